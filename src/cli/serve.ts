@@ -1,0 +1,67 @@
+import { commonOptions, overridesFrom, parse } from './common.js';
+import { startServer } from '../main.js';
+import { createLogger } from '../observability/logger.js';
+import { PolicyError } from '../policy/errors.js';
+
+export const SERVE_HELP = `Usage: borderpatrol serve [options]
+
+Run the SMTP proxy in front of Postfix.
+
+  --policies DIR      policy directory (default ./policies)
+  --listen HOST:PORT  SMTP listener (default 0.0.0.0:25)
+  --relay HOST:PORT   Postfix listener to relay to (default 127.0.0.1:10025)
+  --admin HOST:PORT   admin HTTP listener (default 127.0.0.1:11334)
+  --redis URL         shared state in Redis (redis://, rediss://, redis+sentinel://, redis+cluster://)
+  --data-dir DIR      embedded store directory (default ./data)
+  --set KEY=VALUE     override any policy key by its dotted path (repeatable)
+  --dry-run           log and stamp what would be rejected, reject nothing
+`;
+
+export async function serveCommand(args: string[]): Promise<number> {
+  const { values } = parse(args, {
+    ...commonOptions,
+    listen: { type: 'string' },
+    relay: { type: 'string' },
+    admin: { type: 'string' },
+    'dry-run': { type: 'boolean', default: false },
+  }, false);
+  if (values.help) {
+    process.stdout.write(SERVE_HELP);
+    return 0;
+  }
+  const log = createLogger();
+  let server;
+  try {
+    server = await startServer({ policiesDir: values.policies, overrides: overridesFrom(values), logger: log });
+  } catch (err) {
+    if (err instanceof PolicyError) {
+      process.stderr.write(`borderpatrol: the policy is not valid:\n${err.message}\n`);
+      return 1;
+    }
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EACCES') {
+      process.stderr.write(
+        `borderpatrol: permission denied to listen on a port below 1024.\n` +
+          `  Either listen on another port (--listen 0.0.0.0:2525, and redirect 25 to it),\n` +
+          `  or grant the capability: setcap cap_net_bind_service=+ep "$(command -v node)",\n` +
+          `  or run under systemd with AmbientCapabilities=CAP_NET_BIND_SERVICE (see docs/).\n`,
+      );
+      return 1;
+    }
+    if (e.code === 'EADDRINUSE') {
+      process.stderr.write(`borderpatrol: the listen address is already in use (${e.message}).\n`);
+      return 1;
+    }
+    throw err;
+  }
+  const running = server;
+  return new Promise<number>((resolve) => {
+    const shutdown = (signal: string) => {
+      log.info({ event: 'signal', signal }, 'signal received');
+      void running.stop().then(() => resolve(0));
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.on('SIGHUP', () => void running.policy.reload('SIGHUP'));
+  });
+}

@@ -1,0 +1,60 @@
+/**
+ * Every SMTP answer Borderpatrol gives is an SmtpReply: a basic code, an RFC 3463 enhanced
+ * status code and a text. smtp-server writes err.message after the basic code, so the
+ * enhanced code goes at the start of the message (see LIBRARY-NOTES: leave
+ * hideENHANCEDSTATUSCODES at its default).
+ */
+export interface SmtpReply {
+  code: number;
+  enhanced: string;
+  text: string;
+}
+
+export function reply(code: number, enhanced: string, text: string): SmtpReply {
+  return { code, enhanced, text };
+}
+
+export function formatReply(r: SmtpReply): string {
+  return `${r.code} ${r.enhanced} ${r.text}`;
+}
+
+/** An Error that smtp-server turns into the reply it carries. */
+export class SmtpReplyError extends Error {
+  readonly responseCode: number;
+  readonly reply: SmtpReply;
+  constructor(r: SmtpReply) {
+    super(`${r.enhanced} ${r.text}`);
+    this.responseCode = r.code;
+    this.reply = r;
+  }
+}
+
+export function isTemporary(r: SmtpReply): boolean {
+  return r.code >= 400 && r.code < 500;
+}
+
+/** The catalogue of fixed replies; checks that need their own text build one with reply(). */
+export const Replies = {
+  relayDenied: () => reply(554, '5.7.1', 'Relay access denied'),
+  badSenderSyntax: () => reply(553, '5.1.7', 'Sender address rejected: invalid address'),
+  badRecipientSyntax: () => reply(553, '5.1.3', 'Recipient address rejected: invalid address'),
+  unknownRecipient: (addr: string) => reply(550, '5.1.1', `<${addr}>: Recipient address rejected: User unknown`),
+  tooManyRecipients: () => reply(452, '4.5.3', 'Too many recipients'),
+  messageTooBig: (limit: number) => reply(552, '5.3.4', `Message size exceeds fixed limit of ${limit} bytes`),
+  tooManyHeaders: (limit: number) => reply(552, '5.3.4', `Message has more than ${limit} header fields`),
+  lineTooLong: (limit: number) => reply(552, '5.3.4', `Message has a line longer than ${limit} bytes`),
+  headerTooBig: (limit: number) => reply(552, '5.3.4', `Message header exceeds ${limit} bytes`),
+  bareNewline: () => reply(550, '5.5.2', 'Message contains bare CR or LF; lines must end with CRLF'),
+  relayUnavailable: () => reply(451, '4.4.1', 'Delivery temporarily unavailable, try again later'),
+  relayRecipientChanged: () => reply(451, '4.3.0', 'Recipient check changed during delivery, try again later'),
+  tooManyConnections: () => reply(421, '4.7.0', 'Too many connections, try again later'),
+  tooManyConnectionsFromIp: () => reply(421, '4.7.0', 'Too many connections from your address, try again later'),
+  shuttingDown: () => reply(421, '4.3.2', 'Service shutting down, try again later'),
+  tempfail: (what: string) => reply(451, '4.3.0', `${what} temporarily unavailable, try again later`),
+  internalError: () => reply(451, '4.3.0', 'Internal error, try again later'),
+  spam: () => reply(550, '5.7.1', 'Message rejected as spam'),
+  greylisted: (seconds: number) => reply(451, '4.7.1', `Greylisted, please try again in ${seconds} seconds`),
+  softReject: () => reply(451, '4.7.1', 'Message deferred, try again later'),
+  listed: (reason: string) => reply(550, '5.7.1', reason),
+  policyTempfail: () => reply(451, '4.3.0', 'Policy check temporarily unavailable, try again later'),
+} as const;

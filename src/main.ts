@@ -1,0 +1,73 @@
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { loadPolicy, type Override } from './policy/load.js';
+import { PolicyHolder } from './policy/holder.js';
+import { splitHostPort } from './policy/types-common.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { Metrics } from './observability/metrics.js';
+import { createChecks } from './checks/registry.js';
+import { Pipeline } from './pipeline/runner.js';
+import { Relay } from './relay/relay.js';
+import { SmtpFront } from './smtp/server.js';
+import { openStore } from './stores/open.js';
+import type { Store } from './stores/types.js';
+
+export interface ServeOptions {
+  policiesDir: string;
+  overrides: Override[];
+  logger?: Logger;
+}
+
+export interface RunningServer {
+  smtp: AddressInfo;
+  policy: PolicyHolder;
+  store: Store;
+  metrics: Metrics;
+  relay: Relay;
+  front: SmtpFront;
+  stop(): Promise<void>;
+}
+
+/** Composition root: the only place that picks the store and wires the parts together. */
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const log = options.logger ?? createLogger();
+  const metrics = new Metrics();
+  const dir = path.resolve(options.policiesDir);
+  const { compiled } = await loadPolicy(dir, { overrides: options.overrides });
+  const holder = new PolicyHolder(compiled, dir, options.overrides, log, metrics);
+  const store = await openStore(compiled, log, metrics);
+  const pipeline = new Pipeline(createChecks({ store, log, metrics }), metrics);
+  const relay = new Relay(compiled);
+  const front = new SmtpFront({ policy: () => holder.get(), pipeline, relay, store, log, metrics });
+  holder.onChange((p) => {
+    relay.applyPolicy(p);
+    front.applyPolicy(p);
+  });
+  const { host, port } = splitHostPort(compiled.policy.listen);
+  let address: AddressInfo;
+  try {
+    address = await front.front.listen(host, port);
+  } catch (err) {
+    relay.close();
+    await store.close();
+    throw err;
+  }
+  log.info({ event: 'listening', address: address.address, port: address.port, mode: compiled.policy.mode, relay: `${compiled.policy.relay.host}:${compiled.policy.relay.port}`, store: store.kind, policy_version: compiled.version }, 'borderpatrol listening');
+  let stopping: Promise<void> | null = null;
+  return {
+    smtp: address,
+    policy: holder,
+    store,
+    metrics,
+    relay,
+    front,
+    stop: () =>
+      (stopping ??= (async () => {
+        log.info({ event: 'stopping', in_flight: front.activeTransactions }, 'shutting down: finishing transactions in flight');
+        await front.stop(holder.get().policy.limits.shutdown_grace * 1000);
+        relay.close();
+        await store.close();
+        log.info({ event: 'stopped' }, 'stopped');
+      })()),
+  };
+}

@@ -1,0 +1,88 @@
+import type { ClientInfo, TransactionContext } from '../pipeline/context.js';
+import type { ScoredHit } from '../scoring/score.js';
+import type { Verdict } from '../decision/verdict.js';
+import type { Store } from '../stores/types.js';
+import type { CompiledPolicy } from '../policy/compiled.js';
+
+/** The facts of one finished transaction: one log line, one history entry. */
+export interface TransactionSummary {
+  tx: string;
+  client: ClientInfo;
+  helo: string;
+  from: string;
+  rcpts: string[];
+  size: number;
+  action: string;
+  reply: string;
+  durationMs: number;
+  queueId?: string;
+  score?: number;
+  symbols?: ScoredHit[];
+  reason?: string;
+  relayed?: boolean;
+  verdict?: Verdict;
+}
+
+/**
+ * What the history keeps per message: the symbols hit (with their factors, so a draft
+ * policy can re-score them in `policy whatif`), never the mail itself.
+ */
+export interface HistoryEntry {
+  time: string;
+  tx: string;
+  ip: string;
+  helo: string;
+  from: string;
+  rcpts: string[];
+  size: number;
+  action: string;
+  wouldBe?: string;
+  score?: number;
+  reply: string;
+  queueId?: string;
+  /** [symbol, factor] pairs as the checks reported them. */
+  hits: Array<[string, number]>;
+  /** Forced actions: [check, action, dryRun]. */
+  forced: Array<[string, string, boolean]>;
+}
+
+export function recordVerdict(s: TransactionSummary, tx: TransactionContext, store: Store, policy: CompiledPolicy): void {
+  tx.log.info(
+    {
+      event: 'transaction',
+      client: { ip: s.client.ip, rdns: s.client.rdns, tls: s.client.tls, source: s.client.source },
+      helo: s.helo,
+      from: s.from,
+      rcpts: s.rcpts,
+      size: s.size,
+      action: s.action,
+      would_be: s.verdict?.dryRun ? s.verdict.wouldBe : undefined,
+      score: s.score,
+      symbols: s.symbols ? Object.fromEntries(s.symbols.map((h) => [h.name, h.score])) : undefined,
+      reason: s.reason,
+      reply: s.reply,
+      queue_id: s.queueId || undefined,
+      duration_ms: s.durationMs,
+    },
+    'transaction finished',
+  );
+  const max = policy.policy.history.size;
+  if (max <= 0) return;
+  const entry: HistoryEntry = {
+    time: new Date().toISOString(),
+    tx: s.tx,
+    ip: s.client.ip,
+    helo: s.helo,
+    from: s.from,
+    rcpts: s.rcpts,
+    size: s.size,
+    action: s.action,
+    ...(s.verdict?.dryRun ? { wouldBe: s.verdict.wouldBe } : {}),
+    ...(s.score !== undefined ? { score: s.score } : {}),
+    reply: s.reply,
+    ...(s.queueId ? { queueId: s.queueId } : {}),
+    hits: tx.hits.map((h) => [h.name, h.factor ?? 1]),
+    forced: tx.forced.map((f) => [f.check, f.action, f.dryRun]),
+  };
+  store.historyPush(JSON.stringify(entry), max).catch((err: Error) => tx.log.warn({ event: 'history_error', err: err.message }, 'could not record history'));
+}

@@ -1,0 +1,59 @@
+import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
+
+/** Every Prometheus metric the server exposes on the admin listener's /metrics. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly connections = new Counter({ name: 'borderpatrol_connections_total', help: 'Client connections accepted', registers: [this.registry] });
+  readonly connectionsRefused = new Counter({
+    name: 'borderpatrol_connections_refused_total',
+    help: 'Connections refused before the greeting',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly activeConnections = new Gauge({ name: 'borderpatrol_active_connections', help: 'Open client connections', registers: [this.registry] });
+  readonly transactions = new Counter({
+    name: 'borderpatrol_transactions_total',
+    help: 'Finished transactions by final action',
+    labelNames: ['action'],
+    registers: [this.registry],
+  });
+  readonly rejections = new Counter({
+    name: 'borderpatrol_rejections_total',
+    help: 'Commands or messages refused, by phase and reason',
+    labelNames: ['phase', 'reason'],
+    registers: [this.registry],
+  });
+  readonly relayLatency = new Histogram({
+    name: 'borderpatrol_relay_seconds',
+    help: 'Time for Postfix to take a message',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly scanLatency = new Histogram({
+    name: 'borderpatrol_scan_seconds',
+    help: 'Time to parse and score a message',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly checkDuration = new Histogram({
+    name: 'borderpatrol_check_seconds',
+    help: 'Time per check',
+    labelNames: ['check'],
+    buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2],
+    registers: [this.registry],
+  });
+  readonly checkErrors = new Counter({ name: 'borderpatrol_check_errors_total', help: 'Checks that failed or timed out', labelNames: ['check'], registers: [this.registry] });
+  readonly storeErrors = new Counter({ name: 'borderpatrol_store_errors_total', help: 'Store operations that failed', labelNames: ['operation'], registers: [this.registry] });
+  readonly policyReloads = new Counter({ name: 'borderpatrol_policy_reloads_total', help: 'Policy reload attempts', labelNames: ['result'], registers: [this.registry] });
+  readonly policyValid = new Gauge({
+    name: 'borderpatrol_policy_valid',
+    help: '1 when the policy files on disk are valid and in force, 0 while a broken edit is being ignored',
+    registers: [this.registry],
+  });
+  readonly policyLoadedAt = new Gauge({ name: 'borderpatrol_policy_loaded_timestamp_seconds', help: 'When the policy in force was loaded', registers: [this.registry] });
+
+  constructor(options: { defaults?: boolean } = {}) {
+    if (options.defaults !== false) collectDefaultMetrics({ register: this.registry, prefix: 'borderpatrol_' });
+    this.policyValid.set(1);
+  }
+}

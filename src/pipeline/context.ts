@@ -1,0 +1,64 @@
+import type { Logger } from '../observability/logger.js';
+import type { CompiledPolicy } from '../policy/compiled.js';
+import type { Store } from '../stores/types.js';
+import type { SymbolHit, ForcedAction, Phase } from '../checks/types.js';
+import type { ParsedMessage } from '../scoring/parsed-message.js';
+
+/** Who is talking to us, as far as we know it. */
+export interface ClientInfo {
+  ip: string;
+  port: number;
+  /** Reverse DNS name, or '' when unknown or lookups are off. */
+  rdns: string;
+  helo: string;
+  tls: boolean;
+  /** 'ESMTP' after EHLO, 'SMTP' after HELO. */
+  proto: string;
+  /** Where ip came from: the socket, a PROXY header, or Postfix's XFORWARD. */
+  source: 'socket' | 'proxy' | 'xforward';
+}
+
+export interface Envelope {
+  /** '' for the null sender <>. */
+  from: string;
+  rcpts: string[];
+}
+
+/** A hit with the check that produced it and whether that check was in dry-run. */
+export interface RecordedHit extends SymbolHit {
+  check: string;
+}
+
+export interface RecordedForce extends ForcedAction {
+  check: string;
+  phase: Phase;
+  /** The check (or the whole policy) was in dry-run: logged and stamped, not enforced. */
+  dryRun: boolean;
+}
+
+/**
+ * Everything about one transaction (MAIL … end of DATA) plus the connection it runs on.
+ * The PolicySet is pinned when the transaction starts, so a hot reload never changes
+ * the rules half-way through a message.
+ */
+export interface TransactionContext {
+  /** Per-transaction id: every log line and the summary carry it. */
+  id: string;
+  /** The connection's id (one connection may carry several transactions). */
+  connectionId: string;
+  client: ClientInfo;
+  envelope: Envelope;
+  /** The recipient being checked, during the rcpt phase. */
+  currentRcpt: string | null;
+  message: ParsedMessage | null;
+  policy: CompiledPolicy;
+  store: Store;
+  log: Logger;
+  signal: AbortSignal;
+  hits: RecordedHit[];
+  forced: RecordedForce[];
+  /** Set by allow lists and trusted networks: greylisting and rate limits skip it. */
+  allowlisted: boolean;
+  /** Set when the client is one of our own networks. */
+  trusted: boolean;
+}

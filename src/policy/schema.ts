@@ -1,0 +1,180 @@
+import { z } from 'zod';
+import os from 'node:os';
+import { hostPort, cidr } from './types-common.js';
+import { checkSections } from '../checks/sections.js';
+
+/**
+ * The one schema for all policy. Defaults live here; `policies/` is what the admin edits.
+ * File layout → object path: server.yaml is the root, actions.yaml is `actions`,
+ * symbols.yaml is `symbols`, checks/NAME.yaml is `NAME`, lists/NAME.txt is `lists.NAME`.
+ */
+
+const relaySchema = z
+  .strictObject({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(1).max(65535).default(10025),
+    /** Seconds to open a downstream connection and get its greeting. */
+    connect_timeout: z.number().positive().default(5),
+    /** Seconds Postfix may take to answer any command, including the final "." */
+    reply_timeout: z.number().positive().default(60),
+    /** Idle downstream connections kept open for reuse. */
+    pool_size: z.number().int().min(0).max(1000).default(16),
+    /** Seconds an idle pooled connection lives (Postfix's smtpd_timeout is 300 s). */
+    pool_idle: z.number().positive().default(30),
+    /** Send XFORWARD with the real client identity when Postfix offers it. */
+    xforward: z.boolean().default(true),
+  })
+  .prefault({});
+
+const recipientVerificationSchema = z
+  .strictObject({
+    /** postfix: ask Postfix at RCPT time; list: lists/valid_recipients.txt; none: accept any local recipient. */
+    mode: z.enum(['postfix', 'list', 'none']).default('postfix'),
+    /** Seconds a "recipient exists" answer is cached. */
+    cache_ttl: z.number().min(0).default(300),
+    /** Seconds a "no such user" answer is cached. */
+    negative_cache_ttl: z.number().min(0).default(60),
+  })
+  .prefault({});
+
+const tlsSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    /** Relative paths are resolved against the policies directory. */
+    key: z.string().default('../certs/server.key'),
+    cert: z.string().default('../certs/server.crt'),
+  })
+  .prefault({});
+
+const proxyProtocolSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    /** Only these peers may send a PROXY header; anyone else is refused. */
+    trusted: z.array(cidr).default(['127.0.0.1', '::1']),
+    /** Seconds to wait for the header. */
+    timeout: z.number().positive().default(5),
+  })
+  .prefault({});
+
+const limitsSchema = z
+  .strictObject({
+    max_message_size: z.number().int().positive().default(26_214_400),
+    max_recipients: z.number().int().positive().default(100),
+    max_line_length: z.number().int().positive().default(65_536),
+    max_headers: z.number().int().positive().default(1000),
+    max_header_size: z.number().int().positive().default(1_048_576),
+    max_clients: z.number().int().positive().default(1000),
+    max_connections_per_ip: z.number().int().positive().default(20),
+    /** Seconds a client may stay silent before the connection is closed. */
+    idle_timeout: z.number().positive().default(300),
+    /** Seconds to wait for transactions in flight on shutdown. */
+    shutdown_grace: z.number().positive().default(30),
+    /** MIME nesting beyond this is not parsed further (and scores MIME_TOO_DEEP). */
+    max_mime_depth: z.number().int().positive().default(50),
+    /** Content scans run at once; more wait in line. */
+    max_concurrent_scans: z.number().int().positive().default(64),
+  })
+  .prefault({});
+
+const storeSchema = z
+  .strictObject({
+    /** redis://, rediss://, redis+sentinel://h:p,h:p/master, redis+cluster://h:p,h:p. Empty = embedded store. */
+    redis: z.string().default(''),
+    prefix: z.string().default('bp:'),
+    /** Where the embedded store persists its state. */
+    data_dir: z.string().default('./data'),
+    /** Milliseconds a Redis command may take before it counts as failed. */
+    command_timeout: z.number().int().positive().default(250),
+  })
+  .prefault({});
+
+const adminSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    listen: hostPort.default('127.0.0.1:11334'),
+    /** Required for every write (learn, reload, greylist release) and for the history page. */
+    password: z.string().default(''),
+  })
+  .prefault({});
+
+const smtpSchema = z
+  .strictObject({
+    /** reject: 550 5.5.2 like Postfix's smtpd_forbid_bare_newline; normalize: turn into CRLF. */
+    bare_newline: z.enum(['reject', 'normalize']).default('reject'),
+    /** Banner text after the hostname. */
+    banner: z.string().default('ESMTP Borderpatrol'),
+    /** Trusted networks (e.g. Postfix in content-filter mode) may send XFORWARD. */
+    xforward_hosts: z.array(cidr).default([]),
+    /** Networks treated as our own (skip greylisting and rate limits). */
+    trusted_networks: z.array(cidr).default(['127.0.0.0/8', '::1']),
+    /** In content_filter mode: what a reject turns into, so no bounce is created. */
+    after_queue_reject: z.enum(['discard', 'add_header']).default('add_header'),
+  })
+  .prefault({});
+
+const actionsSchema = z
+  .strictObject({
+    reject: z.number().default(15),
+    greylist: z.number().nullable().default(10),
+    rewrite_subject: z.number().nullable().default(null),
+    add_header: z.number().default(6),
+    subject_tag: z.string().default('***SPAM***'),
+  })
+  .prefault({});
+
+const symbolSchema = z.strictObject({
+  score: z.number(),
+  description: z.string().default(''),
+});
+
+const historySchema = z
+  .strictObject({
+    /** Verdicts kept for the history page and `policy whatif`. */
+    size: z.number().int().min(0).default(10_000),
+  })
+  .prefault({});
+
+export const policySchema = z
+  .strictObject({
+    mode: z.enum(['mx', 'content_filter', 'proxy_filter']).default('mx'),
+    hostname: z.string().min(1).default(os.hostname()),
+    listen: hostPort.default('0.0.0.0:25'),
+    dry_run: z.boolean().default(false),
+    local_domains: z.array(z.string().min(1)).default([]),
+    relay: relaySchema,
+    recipient_verification: recipientVerificationSchema,
+    tls: tlsSchema,
+    proxy_protocol: proxyProtocolSchema,
+    limits: limitsSchema,
+    store: storeSchema,
+    admin: adminSchema,
+    smtp: smtpSchema,
+    history: historySchema,
+    actions: actionsSchema,
+    symbols: z.record(z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'symbol names are UPPER_CASE'), symbolSchema).default({}),
+    lists: z.record(z.string(), z.array(z.string())).default({}),
+    ...checkSections,
+  })
+  .superRefine((p, ctx) => {
+    const a = p.actions;
+    if (a.reject <= a.add_header) {
+      ctx.addIssue({ code: 'custom', path: ['actions', 'reject'], message: `reject must be a number greater than add_header (${a.add_header})` });
+    }
+    if (a.greylist !== null && (a.greylist < a.add_header || a.greylist >= a.reject)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['actions', 'greylist'],
+        message: `greylist must be at least add_header (${a.add_header}) and below reject (${a.reject})`,
+      });
+    }
+    if (a.rewrite_subject !== null && (a.rewrite_subject < a.add_header || a.rewrite_subject >= a.reject)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['actions', 'rewrite_subject'],
+        message: `rewrite_subject must be at least add_header (${a.add_header}) and below reject (${a.reject})`,
+      });
+    }
+  });
+
+export type PolicyInput = z.input<typeof policySchema>;
+export type Policy = z.output<typeof policySchema>;

@@ -1,0 +1,443 @@
+import dns from 'node:dns';
+import fs from 'node:fs';
+import { SMTPServer, type SMTPServerSession, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerOptions } from 'smtp-server';
+import { Front } from './front.js';
+import { checkRecipient, normalizeSender } from './addresses.js';
+import { readMessage, normalizeLineEnds } from './message-reader.js';
+import { Replies, SmtpReplyError, formatReply, type SmtpReply } from '../decision/replies.js';
+import { spamHeaders } from '../decision/spam-headers.js';
+import { isBlocking, type Verdict } from '../decision/verdict.js';
+import type { CompiledPolicy } from '../policy/compiled.js';
+import type { Pipeline } from '../pipeline/runner.js';
+import { Semaphore } from '../pipeline/runner.js';
+import { newTransaction } from '../pipeline/transaction.js';
+import { evaluateMessage } from '../pipeline/evaluate.js';
+import type { ClientInfo, RecordedForce, RecordedHit, TransactionContext } from '../pipeline/context.js';
+import type { Relay } from '../relay/relay.js';
+import { splitMessage, restampMessage } from '../relay/header-block.js';
+import { receivedHeader } from '../relay/received.js';
+import type { Store } from '../stores/types.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { recordVerdict, type TransactionSummary } from '../observability/history.js';
+import { parseIp, unmapIpv4 } from '../net/ip.js';
+
+export interface SmtpDeps {
+  policy: () => CompiledPolicy;
+  pipeline: Pipeline;
+  relay: Relay;
+  store: Store;
+  log: Logger;
+  metrics: Metrics;
+}
+
+/** What we know about one connection between its transactions. */
+interface ConnectionState {
+  id: string;
+  client: ClientInfo;
+  log: Logger;
+  hits: RecordedHit[];
+  forced: RecordedForce[];
+  allowlisted: boolean;
+  trusted: boolean;
+  /** The connect phase refused this client: every MAIL gets this reply. */
+  refused: SmtpReply | null;
+  /** The transaction in progress (MAIL … end of DATA). */
+  tx: TransactionContext | null;
+  txStarted: number;
+  /** The last refusal in the current transaction, for its summary line. */
+  lastReply: SmtpReply | null;
+  inData: boolean;
+  abort: AbortController;
+}
+
+/**
+ * Maps smtp-server's session hooks onto the pipeline phases and the relay. The only
+ * module that imports smtp-server.
+ *
+ * smtp-server has no HELO hook, so the helo phase runs at MAIL, before the mail phase;
+ * like Postfix's default smtpd_delay_reject, a bad HELO is refused at MAIL time.
+ */
+export class SmtpFront {
+  private readonly smtp: SMTPServer;
+  readonly front: Front;
+  private readonly connections = new Map<string, ConnectionState>();
+  private readonly scans: Semaphore;
+  private inFlight = 0;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(private readonly deps: SmtpDeps) {
+    const p = deps.policy();
+    this.scans = new Semaphore(p.policy.limits.max_concurrent_scans);
+    this.smtp = new SMTPServer(this.serverOptions(p));
+    this.front = new Front(this.smtp, deps.policy, deps.log, deps.metrics);
+  }
+
+  private serverOptions(p: CompiledPolicy): SMTPServerOptions {
+    const pol = p.policy;
+    const tls = loadTls(p, this.deps.log);
+    const reverseTimeout = 2000;
+    const resolver = new dns.Resolver({ timeout: reverseTimeout, tries: 1 });
+    return {
+      name: pol.hostname,
+      banner: pol.smtp.banner,
+      size: pol.limits.max_message_size,
+      authOptional: true,
+      disabledCommands: ['AUTH'],
+      hideSTARTTLS: !tls,
+      ...(tls ?? {}),
+      hideENHANCEDSTATUSCODES: false,
+      hideDSN: true,
+      // An MX sees many commands per session from clients that never authenticate.
+      maxAllowedUnauthenticatedCommands: false,
+      useXForward: pol.smtp.xforward_hosts.length > 0 ? [...pol.smtp.xforward_hosts] : false,
+      socketTimeout: pol.limits.idle_timeout * 1000,
+      closeTimeout: pol.limits.shutdown_grace * 1000,
+      logger: false,
+      resolver: {
+        // Loopback and private peers have no useful PTR; everything else gets a bounded lookup.
+        reverse: (ip, cb) => {
+          if (isLocalAddress(ip)) return cb(null, []);
+          resolver.reverse(unmapIpv4(ip), (err, names) => cb(err ?? null, names ?? []));
+        },
+      },
+      onConnect: (session, cb) => void this.onConnect(session).then(() => cb(), (err: Error) => cb(err)),
+      onMailFrom: (address, session, cb) => void this.onMailFrom(address, session).then(() => cb(), (err: Error) => cb(err)),
+      onRcptTo: (address, session, cb) => void this.onRcptTo(address, session).then(() => cb(), (err: Error) => cb(err)),
+      onData: (stream, session, cb) =>
+        void this.onData(stream, session).then(
+          (text) => cb(null, text),
+          (err: Error) => cb(err),
+        ),
+      onClose: (session) => this.onClose(session),
+    };
+  }
+
+  /** A reload may change XFORWARD trust and the scan cap; the rest is read per transaction. */
+  applyPolicy(p: CompiledPolicy): void {
+    const pol = p.policy;
+    this.smtp.options.useXForward = pol.smtp.xforward_hosts.length > 0 ? [...pol.smtp.xforward_hosts] : false;
+    this.smtp.options.socketTimeout = pol.limits.idle_timeout * 1000;
+    this.scans.setLimit(pol.limits.max_concurrent_scans);
+  }
+
+  private clientOf(session: SMTPServerSession, state?: ConnectionState): ClientInfo {
+    const xf = session.xForward;
+    const fromXforward = xf && xf.size > 0 && typeof xf.get('addr') === 'string';
+    const ip = unmapIpv4(fromXforward ? String(xf.get('addr')).replace(/^ipv6:/i, '') : session.remoteAddress);
+    const rdnsRaw = fromXforward ? xf.get('name') : session.clientHostname;
+    const rdns = typeof rdnsRaw === 'string' && !rdnsRaw.startsWith('[') ? rdnsRaw : '';
+    const helo = fromXforward && typeof xf.get('helo') === 'string' ? String(xf.get('helo')) : session.hostNameAppearsAs || '';
+    const proto = fromXforward && typeof xf.get('proto') === 'string' ? String(xf.get('proto')) : session.transmissionType?.startsWith('ESMTP') ? 'ESMTP' : 'SMTP';
+    return {
+      ip,
+      port: fromXforward ? Number(xf.get('port')) || 0 : session.remotePort,
+      rdns,
+      helo: helo || '',
+      tls: !!session.secure,
+      proto: proto.toUpperCase().startsWith('ESMTP') ? 'ESMTP' : 'SMTP',
+      source: fromXforward ? 'xforward' : state?.client.source ?? 'socket',
+    };
+  }
+
+  private async onConnect(session: SMTPServerSession): Promise<void> {
+    const policy = this.deps.policy();
+    const client = this.clientOf(session);
+    const log = this.deps.log.child({ conn: session.id });
+    const state: ConnectionState = {
+      id: session.id,
+      client,
+      log,
+      hits: [],
+      forced: [],
+      allowlisted: false,
+      trusted: policy.trustedNetworks.has(client.ip),
+      refused: null,
+      tx: null,
+      txStarted: 0,
+      lastReply: null,
+      inData: false,
+      abort: new AbortController(),
+    };
+    this.connections.set(session.id, state);
+    this.deps.metrics.activeConnections.inc();
+    log.info({ event: 'connect', ip: client.ip, port: client.port, rdns: client.rdns }, 'client connected');
+    const ctx = this.connectionContext(state, policy);
+    const force = await this.deps.pipeline.run('connect', ctx);
+    state.hits = ctx.hits;
+    state.forced = ctx.forced;
+    state.allowlisted = ctx.allowlisted;
+    if (force) {
+      this.deps.metrics.rejections.inc({ phase: 'connect', reason: force.check });
+      log.info({ event: 'refused', phase: 'connect', check: force.check, reason: force.reason, reply: formatReply(force.reply) }, 'connection refused');
+      // A 5xx at connect would make the client give up on the whole server; Postfix answers
+      // the greeting and refuses each MAIL, which is what we do too.
+      state.refused = force.reply;
+    }
+  }
+
+  private connectionContext(state: ConnectionState, policy: CompiledPolicy): TransactionContext {
+    return newTransaction({
+      id: state.id,
+      connectionId: state.id,
+      client: state.client,
+      policy,
+      store: this.deps.store,
+      log: state.log,
+      inherited: { hits: state.hits, forced: state.forced, allowlisted: state.allowlisted, trusted: state.trusted },
+      signal: state.abort.signal,
+    });
+  }
+
+  private state(session: SMTPServerSession): ConnectionState {
+    let s = this.connections.get(session.id);
+    if (!s) {
+      // onConnect has not run (smtp-server skips it for ignored hosts): build the state now.
+      const client = this.clientOf(session);
+      s = {
+        id: session.id,
+        client,
+        log: this.deps.log.child({ conn: session.id }),
+        hits: [],
+        forced: [],
+        allowlisted: false,
+        trusted: this.deps.policy().trustedNetworks.has(client.ip),
+        refused: null,
+        tx: null,
+        txStarted: 0,
+        lastReply: null,
+        inData: false,
+        abort: new AbortController(),
+      };
+      this.connections.set(session.id, s);
+    }
+    return s;
+  }
+
+  private refuse(state: ConnectionState, phase: string, r: SmtpReply, reason: string): never {
+    state.lastReply = r;
+    this.deps.metrics.rejections.inc({ phase, reason });
+    (state.tx?.log ?? state.log).info({ event: 'refused', phase, reason, reply: formatReply(r) }, 'command refused');
+    throw new SmtpReplyError(r);
+  }
+
+  private async onMailFrom(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
+    const state = this.state(session);
+    this.finishAbandoned(state);
+    const policy = this.deps.policy();
+    // XFORWARD (content-filter mode) arrives after the connection opened: refresh who it is.
+    state.client = this.clientOf(session, state);
+    if (state.client.source === 'xforward') state.trusted = policy.trustedNetworks.has(state.client.ip);
+    const tx = newTransaction({
+      connectionId: state.id,
+      client: state.client,
+      policy,
+      store: this.deps.store,
+      log: state.log,
+      inherited: { hits: state.hits, forced: state.forced, allowlisted: state.allowlisted, trusted: state.trusted },
+      signal: state.abort.signal,
+    });
+    tx.envelope.from = normalizeSender(address.address);
+    state.tx = tx;
+    state.txStarted = performance.now();
+    state.lastReply = null;
+    if (state.refused) this.refuse(state, 'connect', state.refused, 'connect');
+    const size = address.args && typeof address.args.SIZE === 'string' ? Number(address.args.SIZE) : 0;
+    if (size > policy.policy.limits.max_message_size) this.refuse(state, 'mail', Replies.messageTooBig(policy.policy.limits.max_message_size), 'size');
+    for (const phase of ['helo', 'mail'] as const) {
+      const force = await this.deps.pipeline.run(phase, tx);
+      if (force) this.refuse(state, phase, force.reply, force.check);
+    }
+  }
+
+  private async onRcptTo(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
+    const state = this.state(session);
+    const tx = state.tx;
+    if (!tx) throw new SmtpReplyError({ code: 503, enhanced: '5.5.1', text: 'Error: need MAIL command' });
+    const policy = tx.policy;
+    if (session.envelope.rcptTo.length >= policy.policy.limits.max_recipients) this.refuse(state, 'rcpt', Replies.tooManyRecipients(), 'max_recipients');
+    let raw = address.address;
+    if (raw.toLowerCase() === 'postmaster' && policy.policy.local_domains[0]) raw = `postmaster@${policy.policy.local_domains[0]}`;
+    const rcpt = checkRecipient(raw);
+    if (!rcpt.ok) {
+      if (rcpt.why === 'syntax') this.refuse(state, 'rcpt', Replies.badRecipientSyntax(), 'syntax');
+      this.refuse(state, 'rcpt', Replies.relayDenied(), 'relay');
+    }
+    if (!policy.isLocalDomain(rcpt.domain)) this.refuse(state, 'rcpt', Replies.relayDenied(), 'relay');
+    tx.currentRcpt = rcpt.address;
+    const force = await this.deps.pipeline.run('rcpt', tx);
+    if (force) this.refuse(state, 'rcpt', force.reply, force.check);
+    const verified = await this.verifyRecipient(rcpt.address, policy);
+    if (verified) this.refuse(state, 'rcpt', verified, 'unknown_recipient');
+    tx.envelope.rcpts.push(rcpt.address);
+    tx.currentRcpt = null;
+  }
+
+  /** Returns a refusal, or null when the recipient exists. */
+  private async verifyRecipient(rcpt: string, policy: CompiledPolicy): Promise<SmtpReply | null> {
+    switch (policy.policy.recipient_verification.mode) {
+      case 'none':
+        return null;
+      case 'list': {
+        const list = policy.list('valid_recipients');
+        return list && list.has(rcpt) ? null : Replies.unknownRecipient(rcpt);
+      }
+      case 'postfix': {
+        const answer = await this.deps.relay.verifyRecipient(rcpt, policy);
+        return answer.ok ? null : answer.reply;
+      }
+    }
+  }
+
+  private async onData(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
+    const state = this.state(session);
+    const tx = state.tx;
+    if (!tx) throw new SmtpReplyError({ code: 503, enhanced: '5.5.1', text: 'Error: need MAIL command' });
+    state.inData = true;
+    this.inFlight++;
+    try {
+      return await this.handleData(state, tx, stream, session);
+    } finally {
+      state.inData = false;
+      state.tx = null;
+      this.inFlight--;
+      if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  private async handleData(state: ConnectionState, tx: TransactionContext, stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
+    const limits = tx.policy.policy.limits;
+    const msg = await readMessage(stream, { maxSize: limits.max_message_size, maxLineLength: limits.max_line_length });
+    const summary = (action: string, r: SmtpReply, extra: Partial<TransactionSummary> = {}): void =>
+      this.summarize(state, tx, { action, reply: formatReply(r), size: msg.size, ...extra });
+    const refuse = (r: SmtpReply, reason: string): never => {
+      summary('reject', r, { reason });
+      this.deps.metrics.rejections.inc({ phase: 'data', reason });
+      throw new SmtpReplyError(r);
+    };
+    if (msg.oversized) refuse(Replies.messageTooBig(limits.max_message_size), 'size');
+    let raw = msg.raw;
+    if (msg.bareNewline) {
+      if (tx.policy.policy.smtp.bare_newline === 'reject') refuse(Replies.bareNewline(), 'bare_newline');
+      raw = normalizeLineEnds(raw);
+    }
+    if (msg.longestLine > limits.max_line_length) refuse(Replies.lineTooLong(limits.max_line_length), 'line_length');
+    const split = splitMessage(raw);
+    if (split.fields.length > limits.max_headers) refuse(Replies.tooManyHeaders(limits.max_headers), 'header_count');
+    if (split.headerSize > limits.max_header_size) refuse(Replies.headerTooBig(limits.max_header_size), 'header_size');
+
+    const release = await this.scans.acquire();
+    const scanStart = performance.now();
+    let verdict: Verdict;
+    try {
+      verdict = await evaluateMessage(this.deps.pipeline, tx, raw);
+    } finally {
+      release();
+      this.deps.metrics.scanLatency.observe((performance.now() - scanStart) / 1000);
+    }
+    const base = { score: verdict.score, symbols: verdict.hits, verdict };
+    if (isBlocking(verdict.action) && verdict.reply) {
+      summary(verdict.action, verdict.reply, { ...base, reason: verdict.reason });
+      this.deps.metrics.rejections.inc({ phase: 'data', reason: verdict.forcedBy ?? 'score' });
+      throw new SmtpReplyError(verdict.reply);
+    }
+    const headers = [receivedHeader(tx, session, tx.policy), ...spamHeaders(verdict, tx.policy)];
+    const subjectTag = verdict.action === 'rewrite_subject' ? tx.policy.policy.actions.subject_tag : null;
+    const outgoing = restampMessage(raw, split, headers, subjectTag);
+    const relayStart = performance.now();
+    const args = session.envelope.mailFrom && session.envelope.mailFrom.args;
+    const result = await this.deps.relay.deliver(
+      {
+        from: tx.envelope.from,
+        rcpts: tx.envelope.rcpts,
+        message: outgoing,
+        client: tx.client,
+        body8bit: !!args && args.BODY === '8BITMIME',
+        smtputf8: !!args && !!args.SMTPUTF8,
+      },
+      tx.policy,
+    );
+    this.deps.metrics.relayLatency.observe((performance.now() - relayStart) / 1000);
+    summary(result.accepted ? verdict.action : 'relay_refused', result.reply, { ...base, queueId: result.queueId, relayed: result.accepted });
+    if (!result.accepted) throw new SmtpReplyError(result.reply);
+    return `${result.reply.enhanced} ${result.reply.text}`;
+  }
+
+  /** A transaction that ended without DATA (refused RCPTs, RSET, a new MAIL) still gets its line. */
+  private finishAbandoned(state: ConnectionState): void {
+    const tx = state.tx;
+    if (!tx || state.inData) return;
+    const r = state.lastReply;
+    this.summarize(state, tx, { action: r ? (r.code >= 500 ? 'reject' : 'tempfail') : 'abandoned', reply: r ? formatReply(r) : '', size: 0 });
+    state.tx = null;
+  }
+
+  private summarize(state: ConnectionState, tx: TransactionContext, s: Omit<TransactionSummary, 'tx' | 'client' | 'helo' | 'from' | 'rcpts' | 'durationMs'> & Partial<TransactionSummary>): void {
+    const full: TransactionSummary = {
+      tx: tx.id,
+      client: tx.client,
+      helo: tx.client.helo,
+      from: tx.envelope.from,
+      rcpts: [...tx.envelope.rcpts],
+      durationMs: Math.round((performance.now() - state.txStarted) * 100) / 100,
+      ...s,
+    };
+    this.deps.metrics.transactions.inc({ action: full.action });
+    recordVerdict(full, tx, this.deps.store, tx.policy);
+  }
+
+  private onClose(session: SMTPServerSession): void {
+    const state = this.connections.get(session.id);
+    if (!state) return;
+    this.finishAbandoned(state);
+    state.abort.abort();
+    this.connections.delete(session.id);
+    this.deps.metrics.activeConnections.dec();
+    state.log.info({ event: 'disconnect' }, 'client disconnected');
+  }
+
+  /**
+   * Graceful stop: no new connections, idle sessions get 421, messages in DATA are
+   * finished (relayed and answered) before we return, up to `graceMs`.
+   */
+  async stop(graceMs: number): Promise<void> {
+    await this.front.stopAccepting();
+    const deadline = Date.now() + graceMs;
+    // Tell smtp-server to answer 421 to any further command.
+    this.smtp.close(() => undefined);
+    if (this.inFlight > 0) {
+      await Promise.race([
+        new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
+        new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref()),
+      ]);
+    }
+    // Let the last replies flush, then close what is left.
+    await new Promise((r) => setTimeout(r, 50));
+    for (const c of this.smtp.connections) {
+      c.send(421, '4.3.2 Service shutting down, try again later');
+      c.close();
+    }
+  }
+
+  get activeTransactions(): number {
+    return this.inFlight;
+  }
+}
+
+function isLocalAddress(ip: string): boolean {
+  const a = unmapIpv4(ip);
+  return a === '::1' || a.startsWith('127.') || parseIp(a) === null;
+}
+
+function loadTls(p: CompiledPolicy, log: Logger): { key: Buffer; cert: Buffer } | null {
+  const t = p.policy.tls;
+  if (!t.enabled) return null;
+  const keyPath = p.resolvePath(t.key);
+  const certPath = p.resolvePath(t.cert);
+  try {
+    return { key: fs.readFileSync(keyPath), cert: fs.readFileSync(certPath) };
+  } catch (err) {
+    log.warn({ event: 'tls_unavailable', key: keyPath, cert: certPath, err: (err as Error).message }, 'STARTTLS disabled: key or certificate not readable (see certs/README.md)');
+    return null;
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The one interface behind which shared state lives. Two implementations: memory/ (the
+ * embedded default, persisted to the data dir) and redis/ (standalone, Sentinel, Cluster).
+ * Every check-and-set is atomic in both. Only main.ts chooses the implementation.
+ *
+ * Keys passed in are logical (no prefix); implementations add their configured prefix.
+ */
+
+export interface GreylistOptions {
+  /** Seconds a new triplet must wait before a retry is accepted. */
+  delay: number;
+  /** Seconds after first sight within which the retry must come. */
+  retryWindow: number;
+  /** Seconds a passed triplet stays known (then it passes at once). */
+  passTtl: number;
+}
+
+export type GreylistState =
+  /** First sight: defer. */
+  | 'new'
+  /** Seen, but the delay has not passed yet: defer. */
+  | 'early'
+  /** Retried after the delay, within the window: accept (first pass). */
+  | 'passed'
+  /** Passed before and still remembered: accept. */
+  | 'known';
+
+export interface GreylistResult {
+  state: GreylistState;
+  /** Seconds until a retry would be accepted (0 when accepted). */
+  retryAfter: number;
+}
+
+export interface GreylistEntry {
+  key: string;
+  firstSeen: number;
+  passed: boolean;
+  ttl: number;
+}
+
+export type BayesClass = 'spam' | 'ham';
+
+export interface BayesTokenCounts {
+  spam: number;
+  ham: number;
+}
+
+export type LearnResult = 'learned' | 'relearned' | 'already_learned';
+
+/** Counters a rate-limit check needs; rate-limiter-flexible gets its backend from here. */
+export type RateLimiterBackend = { kind: 'memory' } | { kind: 'redis'; client: unknown; prefix: string };
+
+export interface Store {
+  readonly kind: 'memory' | 'redis';
+
+  /** Atomic greylist check-and-set of one triplet key. */
+  greylistCheck(key: string, options: GreylistOptions): Promise<GreylistResult>;
+  /** Entries whose key contains `match` (all when empty), for the admin view; bounded by `limit`. */
+  greylistList(match: string, limit: number): Promise<GreylistEntry[]>;
+  /** Mark an entry passed at once (admin release). Returns false when it did not exist. */
+  greylistRelease(key: string, passTtl: number): Promise<boolean>;
+  /** Count a successful retry for an auto-allow key, returning the new count. */
+  counterIncrement(key: string, ttlSeconds: number): Promise<number>;
+  counterGet(key: string): Promise<number>;
+
+  /** Counts for each token, in order; unknown tokens count {0,0}. */
+  bayesGetTokens(tokens: readonly string[]): Promise<BayesTokenCounts[]>;
+  /** Number of learned messages of each class. */
+  bayesTotals(): Promise<BayesTokenCounts>;
+  /**
+   * Learn a message's unique tokens as `cls`, atomically with its digest: the same
+   * message twice is a no-op, the same message as the other class moves its counts.
+   */
+  bayesLearn(digest: string, tokens: readonly string[], cls: BayesClass): Promise<LearnResult>;
+
+  /** Append one JSON verdict to the history ring, keeping at most `max`. */
+  historyPush(entry: string, max: number): Promise<void>;
+  /** The newest `limit` entries, newest first. */
+  historyRead(limit: number): Promise<string[]>;
+
+  /** What rate-limiter-flexible should count in. */
+  rateLimiterBackend(): RateLimiterBackend;
+
+  /** Resolves when the store can serve (Redis: connected and ready). */
+  ready(): Promise<void>;
+  /** Persist (memory) or disconnect (Redis). */
+  close(): Promise<void>;
+}
