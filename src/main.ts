@@ -11,6 +11,8 @@ import { Relay } from './relay/relay.js';
 import { SmtpFront } from './smtp/server.js';
 import { openStore } from './stores/open.js';
 import type { Store } from './stores/types.js';
+import { AdminServer } from './admin/server.js';
+import { addCoreRoutes } from './admin/core-routes.js';
 
 export interface ServeOptions {
   policiesDir: string;
@@ -25,6 +27,9 @@ export interface RunningServer {
   metrics: Metrics;
   relay: Relay;
   front: SmtpFront;
+  admin: AdminServer;
+  /** Where the admin listener is bound, or null when admin.enabled is false. */
+  adminAddress: AddressInfo | null;
   stop(): Promise<void>;
 }
 
@@ -52,6 +57,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     await store.close();
     throw err;
   }
+  const admin = new AdminServer(() => holder.get().policy.admin.password, log);
+  addCoreRoutes(admin, { metrics, policy: holder, relay, listening: () => front.front.server.listening });
+  let adminAddress: AddressInfo | null = null;
+  if (compiled.policy.admin.enabled) {
+    const a = splitHostPort(compiled.policy.admin.listen);
+    adminAddress = await admin.listen(a.host, a.port);
+  }
   log.info({ event: 'listening', address: address.address, port: address.port, mode: compiled.policy.mode, relay: `${compiled.policy.relay.host}:${compiled.policy.relay.port}`, store: store.kind, policy_version: compiled.version }, 'borderpatrol listening');
   let stopping: Promise<void> | null = null;
   return {
@@ -61,11 +73,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     metrics,
     relay,
     front,
+    admin,
+    adminAddress,
     stop: () =>
       (stopping ??= (async () => {
         log.info({ event: 'stopping', in_flight: front.activeTransactions }, 'shutting down: finishing transactions in flight');
         await front.stop(holder.get().policy.limits.shutdown_grace * 1000);
         relay.close();
+        await admin.close();
         await store.close();
         log.info({ event: 'stopped' }, 'stopped');
       })()),

@@ -1,0 +1,171 @@
+import http from 'node:http';
+import crypto from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../observability/logger.js';
+
+/**
+ * The admin HTTP listener (default 127.0.0.1:11334). Routes are registered by the parts
+ * that own them (health and metrics, policy, greylist, learn, history), so this file only
+ * knows HTTP: matching, auth and error answers.
+ *
+ * Auth: reads are open unless a route says otherwise; every write and every route marked
+ * `auth` needs the admin password, given as the `Password` header (what rspamc sends),
+ * HTTP Basic auth (any user name), or `Authorization: Bearer PASSWORD`.
+ */
+export interface AdminRequest {
+  method: string;
+  url: URL;
+  headers: http.IncomingHttpHeaders;
+  params: Record<string, string>;
+  /** The request body, read in full (bounded by maxBody). */
+  body: Buffer;
+}
+
+export interface AdminResponse {
+  status?: number;
+  headers?: Record<string, string>;
+  body?: string | Buffer | object;
+}
+
+export interface Route {
+  method: 'GET' | 'POST' | 'DELETE' | 'PUT';
+  /** Path with :params, e.g. /greylist/:key */
+  path: string;
+  /** Needs the admin password (writes always do). */
+  auth?: boolean;
+  /** Largest body accepted, bytes (default 1 MiB). */
+  maxBody?: number;
+  handle(req: AdminRequest): Promise<AdminResponse> | AdminResponse;
+}
+
+export class AdminServer {
+  private readonly routes: Array<{ route: Route; pattern: RegExp; names: string[] }> = [];
+  private server: http.Server | null = null;
+
+  constructor(
+    private readonly password: () => string,
+    private readonly log: Logger,
+  ) {}
+
+  add(route: Route): this {
+    const names: string[] = [];
+    const pattern = new RegExp(
+      '^' +
+        route.path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\/:([a-zA-Z_]+)/g, (_m, name: string) => {
+          names.push(name);
+          return '/([^/]+)';
+        }) +
+        '/?$',
+    );
+    this.routes.push({ route, pattern, names });
+    return this;
+  }
+
+  listen(host: string, port: number): Promise<AddressInfo> {
+    const server = http.createServer((req, res) => void this.dispatch(req, res));
+    this.server = server;
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 60_000;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port }, () => {
+        server.off('error', reject);
+        resolve(server.address() as AddressInfo);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.server) return resolve();
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  /** True when the request carries the admin password (constant-time compare). */
+  authorized(headers: http.IncomingHttpHeaders): boolean {
+    const expected = this.password();
+    if (!expected) return false;
+    const candidates: string[] = [];
+    const pw = headers['password'];
+    if (typeof pw === 'string') candidates.push(pw);
+    const auth = headers['authorization'];
+    if (typeof auth === 'string') {
+      const [scheme, value = ''] = auth.split(' ', 2);
+      if (scheme?.toLowerCase() === 'basic') {
+        const decoded = Buffer.from(value, 'base64').toString('utf8');
+        candidates.push(decoded.slice(decoded.indexOf(':') + 1));
+      } else if (scheme?.toLowerCase() === 'bearer') candidates.push(value);
+    }
+    const want = crypto.createHash('sha256').update(expected).digest();
+    return candidates.some((c) => crypto.timingSafeEqual(crypto.createHash('sha256').update(c).digest(), want));
+  }
+
+  private async dispatch(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://admin.invalid');
+    const method = req.method ?? 'GET';
+    let found = false;
+    for (const { route, pattern, names } of this.routes) {
+      const m = pattern.exec(url.pathname);
+      if (!m) continue;
+      found = true;
+      if (route.method !== method && !(method === 'HEAD' && route.method === 'GET')) continue;
+      const needsAuth = route.auth ?? route.method !== 'GET';
+      if (needsAuth && !this.authorized(req.headers)) {
+        const noPassword = !this.password();
+        return send(res, {
+          status: noPassword ? 403 : 401,
+          headers: noPassword ? {} : { 'WWW-Authenticate': 'Basic realm="borderpatrol"' },
+          body: { error: noPassword ? 'admin.password is not set: writes are disabled' : 'password required' },
+        });
+      }
+      let body: Buffer;
+      try {
+        body = await readBody(req, route.maxBody ?? 1_048_576);
+      } catch (err) {
+        return send(res, { status: 413, body: { error: (err as Error).message } });
+      }
+      const params = Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1] ?? '')]));
+      try {
+        return send(res, await route.handle({ method, url, headers: req.headers, params, body }));
+      } catch (err) {
+        this.log.error({ event: 'admin_error', path: url.pathname, err: (err as Error).message }, 'admin request failed');
+        return send(res, { status: 500, body: { error: (err as Error).message } });
+      }
+    }
+    send(res, { status: found ? 405 : 404, body: { error: found ? 'method not allowed' : 'not found' } });
+  }
+}
+
+function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max) {
+        reject(new Error(`request body over ${max} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function send(res: http.ServerResponse, r: AdminResponse): void {
+  let body: string | Buffer;
+  const headers: Record<string, string> = { ...(r.headers ?? {}) };
+  if (r.body === undefined) body = '';
+  else if (typeof r.body === 'string' || Buffer.isBuffer(r.body)) body = r.body;
+  else {
+    body = JSON.stringify(r.body) + '\n';
+    headers['Content-Type'] ??= 'application/json';
+  }
+  headers['Cache-Control'] ??= 'no-store';
+  res.writeHead(r.status ?? 200, headers);
+  res.end(body);
+}
