@@ -140,6 +140,8 @@ export const policySchema = z
     hostname: z.string().min(1).default(os.hostname()),
     listen: hostPort.default('0.0.0.0:25'),
     dry_run: z.boolean().default(false),
+    /** No network lookups at all (DNS blocklists, SPF/DKIM/DMARC, rDNS): every DNS-using check must honour it. */
+    offline: z.boolean().default(false),
     local_domains: z.array(z.string().min(1)).default([]),
     relay: relaySchema,
     recipient_verification: recipientVerificationSchema,
