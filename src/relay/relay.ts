@@ -119,6 +119,9 @@ export class Relay {
       return { accepted: false, reply: passBack(dataReply), queueId: '', refusedRcpts: [] };
     }
     const final = await client.sendData(d.message);
+    // Postfix keeps some transaction state after refusing at end of data (a following
+    // XFORWARD gets "503 MAIL transaction in progress"), so a pooled connection is reset.
+    if (final.code >= 300) await this.reset(client);
     return {
       accepted: final.code >= 200 && final.code < 300,
       reply: passBack(final),
@@ -212,7 +215,8 @@ export function xforwardCommands(client: SmtpClient, who: ClientInfo): string[] 
   const offered = new Set((client.capabilities.get('XFORWARD') ?? '').toUpperCase().split(/\s+/));
   const ip = parseIp(who.ip);
   const attrs: Array<[string, string]> = [
-    ['NAME', who.rdns || '[UNAVAILABLE]'],
+    // Postfix's own name for a client without reverse DNS, so its log reads as for a direct client.
+    ['NAME', who.rdns || 'unknown'],
     ['ADDR', ip?.family === 6 ? `IPV6:${who.ip}` : who.ip.replace(/^::ffff:/i, '')],
     ['PORT', String(who.port)],
     ['PROTO', who.proto === 'SMTP' ? 'SMTP' : 'ESMTP'],
