@@ -13,6 +13,8 @@ import { openStore } from './stores/open.js';
 import type { Store } from './stores/types.js';
 import { AdminServer } from './admin/server.js';
 import { addCoreRoutes } from './admin/core-routes.js';
+import { addHistoryRoutes } from './admin/history-routes.js';
+import { PolicyWatcher } from './policy/watcher.js';
 
 export interface ServeOptions {
   policiesDir: string;
@@ -59,11 +61,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
   const admin = new AdminServer(() => holder.get().policy.admin.password, log);
   addCoreRoutes(admin, { metrics, policy: holder, relay, listening: () => front.front.server.listening });
+  addHistoryRoutes(admin, { store });
   let adminAddress: AddressInfo | null = null;
   if (compiled.policy.admin.enabled) {
     const a = splitHostPort(compiled.policy.admin.listen);
     adminAddress = await admin.listen(a.host, a.port);
   }
+  // Edits (including `list add` and `policy set`) take effect live; a broken one is kept out.
+  const watcher = new PolicyWatcher(dir, (reason) => holder.reload(reason), log);
+  await watcher.start();
   log.info({ event: 'listening', address: address.address, port: address.port, mode: compiled.policy.mode, relay: `${compiled.policy.relay.host}:${compiled.policy.relay.port}`, store: store.kind, policy_version: compiled.version }, 'borderpatrol listening');
   let stopping: Promise<void> | null = null;
   return {
@@ -78,6 +84,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     stop: () =>
       (stopping ??= (async () => {
         log.info({ event: 'stopping', in_flight: front.activeTransactions }, 'shutting down: finishing transactions in flight');
+        watcher.stop();
         await front.stop(holder.get().policy.limits.shutdown_grace * 1000);
         relay.close();
         await admin.close();

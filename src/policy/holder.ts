@@ -1,5 +1,5 @@
 import { loadPolicy, type Override } from './load.js';
-import { PolicyError, type PolicyProblem } from './errors.js';
+import { PolicyError, formatProblem, type PolicyProblem } from './errors.js';
 import type { CompiledPolicy } from './compiled.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -20,6 +20,7 @@ export class PolicyHolder {
   private current: CompiledPolicy;
   private lastProblems: PolicyProblem[] = [];
   private readonly listeners: Array<(p: CompiledPolicy) => void> = [];
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     initial: CompiledPolicy,
@@ -44,8 +45,18 @@ export class PolicyHolder {
     return { ok: this.lastProblems.length === 0, version: this.current.version, loadedAt: this.current.loadedAt.toISOString(), problems: this.lastProblems };
   }
 
-  /** Load the directory again; returns true when a new valid policy is in force. */
-  async reload(reason: string): Promise<boolean> {
+  /**
+   * Load the directory again; returns true when a new valid policy is in force. Reloads run
+   * one after another (watcher, SIGHUP and the admin API may ask at once), so an older read
+   * can never replace a newer one.
+   */
+  reload(reason: string): Promise<boolean> {
+    const run = this.queue.then(() => this.reloadNow(reason));
+    this.queue = run.catch(() => false);
+    return run;
+  }
+
+  private async reloadNow(reason: string): Promise<boolean> {
     try {
       const { compiled } = await loadPolicy(this.dir, { overrides: this.overrides });
       const changed = compiled.version !== this.current.version;
@@ -63,7 +74,10 @@ export class PolicyHolder {
       this.lastProblems = problems;
       this.metrics?.policyValid.set(0);
       this.metrics?.policyReloads.inc({ result: 'rejected' });
-      this.log.error({ event: 'policy_invalid', reason, problems, version_in_force: this.current.version }, 'policy edit rejected; the previous policy stays in force');
+      this.log.error(
+        { event: 'policy_invalid', reason, problems: problems.map(formatProblem), version_in_force: this.current.version },
+        'policy edit rejected; the previous policy stays in force',
+      );
       return false;
     }
   }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import os from 'node:os';
+import net from 'node:net';
 import { hostPort, cidr } from './types-common.js';
 import { checkSections } from '../checks/sections.js';
 
@@ -73,6 +74,34 @@ const limitsSchema = z
     max_mime_depth: z.number().int().positive().default(50),
     /** Content scans run at once; more wait in line. */
     max_concurrent_scans: z.number().int().positive().default(64),
+    /** MIME parts beyond this are not parsed (and score MIME_TOO_MANY_PARTS). */
+    max_mime_parts: z.number().int().positive().default(500),
+    /** Milliseconds a message parse may take; the rest of the message is then left unread. */
+    max_parse_ms: z.number().int().positive().default(1000),
+    /** Bytes of decoded text/HTML kept per message for content rules and Bayes. */
+    max_text_size: z.number().int().positive().default(1_048_576),
+    /** URLs collected per message (for URL rules and domain blocklists). */
+    max_urls: z.number().int().positive().default(200),
+  })
+  .prefault({});
+
+/** An IP, optionally with a port: 127.0.0.1, 127.0.0.1:5353, ::1, [::1]:5353. */
+function isDnsServer(v: string): boolean {
+  if (net.isIP(v) !== 0) return true;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([\d.]+)):(\d{1,5})$/.exec(v);
+  if (!m || Number(m[3]) > 65535) return false;
+  return m[1] !== undefined ? net.isIP(m[1]) === 6 : net.isIP(m[2] ?? '') === 4;
+}
+const dnsServer = z.string().refine(isDnsServer, { message: 'must be an IP address, optionally with a port (127.0.0.1:53, [::1]:53)' });
+
+const dnsSchema = z
+  .strictObject({
+    /** Resolvers to ask; empty = the system's (/etc/resolv.conf). */
+    servers: z.array(dnsServer).default([]),
+    /** Milliseconds one lookup may take before it counts as failed. */
+    timeout: z.number().int().positive().default(1500),
+    /** Seconds answers (including "no such name") are remembered. */
+    cache_ttl: z.number().int().min(0).default(60),
   })
   .prefault({});
 
@@ -148,6 +177,7 @@ export const policySchema = z
     tls: tlsSchema,
     proxy_protocol: proxyProtocolSchema,
     limits: limitsSchema,
+    dns: dnsSchema,
     store: storeSchema,
     admin: adminSchema,
     smtp: smtpSchema,
@@ -159,24 +189,33 @@ export const policySchema = z
   })
   .superRefine((p, ctx) => {
     const a = p.actions;
+    // Runs even when other sections have errors (see `when`): the optional thresholds may be anything.
+    const greylist = typeof a.greylist === 'number' ? a.greylist : null;
+    const rewriteSubject = typeof a.rewrite_subject === 'number' ? a.rewrite_subject : null;
     if (a.reject <= a.add_header) {
       ctx.addIssue({ code: 'custom', path: ['actions', 'reject'], message: `reject must be a number greater than add_header (${a.add_header})` });
     }
-    if (a.greylist !== null && (a.greylist < a.add_header || a.greylist >= a.reject)) {
+    if (greylist !== null && (greylist < a.add_header || greylist >= a.reject)) {
       ctx.addIssue({
         code: 'custom',
         path: ['actions', 'greylist'],
         message: `greylist must be at least add_header (${a.add_header}) and below reject (${a.reject})`,
       });
     }
-    if (a.rewrite_subject !== null && (a.rewrite_subject < a.add_header || a.rewrite_subject >= a.reject)) {
+    if (rewriteSubject !== null && (rewriteSubject < a.add_header || rewriteSubject >= a.reject)) {
       ctx.addIssue({
         code: 'custom',
         path: ['actions', 'rewrite_subject'],
         message: `rewrite_subject must be at least add_header (${a.add_header}) and below reject (${a.reject})`,
       });
     }
-  });
+  }, { when: (payload) => thresholdsReadable(payload.value) });
+
+/** The threshold cross-check needs reject and add_header as numbers; other errors may exist. */
+function thresholdsReadable(value: unknown): boolean {
+  const a = (value as { actions?: Record<string, unknown> } | null)?.actions;
+  return !!a && typeof a.reject === 'number' && typeof a.add_header === 'number';
+}
 
 export type PolicyInput = z.input<typeof policySchema>;
 export type Policy = z.output<typeof policySchema>;

@@ -13,6 +13,8 @@ export interface SourcePosition {
  */
 export class SourceMap {
   private readonly positions = new Map<string, SourcePosition>();
+  /** The object path each file's top level stands for (actions.yaml → ['actions']). */
+  private readonly prefixes = new Map<string, readonly PropertyKey[]>();
 
   static key(path: readonly PropertyKey[]): string {
     return path.map(String).join('\u0000');
@@ -31,8 +33,24 @@ export class SourceMap {
     return undefined;
   }
 
+  setPrefix(file: string, prefix: readonly PropertyKey[]): void {
+    this.prefixes.set(file, prefix);
+  }
+
+  /**
+   * The path as the admin sees it in the file that holds it: `reject` in actions.yaml,
+   * `limits.max_recipients` in server.yaml.
+   */
+  relativePath(path: readonly PropertyKey[]): readonly PropertyKey[] {
+    const pos = this.lookup(path);
+    const prefix = pos ? this.prefixes.get(pos.file) : undefined;
+    if (!prefix || prefix.length > path.length) return path;
+    return prefix.every((p, i) => String(p) === String(path[i])) ? path.slice(prefix.length) : path;
+  }
+
   /** Record every key and value of a parsed YAML document under `prefix`. */
   addYaml(file: string, node: Node | null | undefined, prefix: readonly PropertyKey[], lines: LineCounter): void {
+    this.setPrefix(file, prefix);
     const at = (offset: number): SourcePosition => {
       const p = lines.linePos(offset);
       return { file, line: p.line, col: p.col };
