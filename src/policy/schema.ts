@@ -131,7 +131,7 @@ const smtpSchema = z
     /** reject: 550 5.5.2 like Postfix's smtpd_forbid_bare_newline; normalize: turn into CRLF. */
     bare_newline: z.enum(['reject', 'normalize']).default('reject'),
     /** Banner text after the hostname. */
-    banner: z.string().default('ESMTP Borderpatrol'),
+    banner: z.string().default('Borderpatrol'),
     /** Trusted networks (e.g. Postfix in content-filter mode) may send XFORWARD. */
     xforward_hosts: z.array(cidr).default([]),
     /** Networks treated as our own (skip greylisting and rate limits). */

@@ -21,9 +21,9 @@ export class RawSmtp {
     socket.on('error', () => undefined);
   }
 
-  static connect(port: number, host = '127.0.0.1'): Promise<RawSmtp> {
+  static connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<RawSmtp> {
     return new Promise((resolve, reject) => {
-      const s = net.connect({ host, port });
+      const s = net.connect({ host, port, ...(localAddress ? { localAddress } : {}) });
       s.once('connect', () => resolve(new RawSmtp(s)));
       s.once('error', reject);
     });
