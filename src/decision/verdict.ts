@@ -36,26 +36,59 @@ export function isBlocking(action: Action): boolean {
   return BLOCKING.has(action);
 }
 
+/** The strongest action that lets the message through: what dry-run does instead of blocking. */
+function passingActionForScore(score: number, policy: CompiledPolicy): Action {
+  const a = policy.policy.actions;
+  if (a.rewrite_subject !== null && score >= a.rewrite_subject) return 'rewrite_subject';
+  if (score >= a.add_header) return 'add_header';
+  return 'accept';
+}
+
+function forcedToAction(f: RecordedForce): Action {
+  return f.action === 'reject' ? 'reject' : f.action === 'greylist' ? 'greylist' : 'soft_reject';
+}
+
+function scoreReply(action: Action): SmtpReply | null {
+  if (action === 'reject') return Replies.spam();
+  if (action === 'greylist') return Replies.softReject();
+  return null;
+}
+
+/**
+ * Hits and forced actions → the verdict. A forced action wins over the score, an enforced
+ * one over a dry-run one. Dry-run never blocks: with the global switch the message gets
+ * what its score alone would give short of blocking (so a trial week changes no delivery);
+ * a check in dry-run only loses its own say, the score still decides for real.
+ * `wouldBe` is what the policy would do with every dry-run switch off.
+ */
 export function decide(hits: readonly RecordedHit[], forced: readonly RecordedForce[], policy: CompiledPolicy): Verdict {
   const { score, scored } = scoreHits(hits, policy);
-  let wouldBe = actionForScore(score, policy);
-  let reply: SmtpReply | null = null;
-  let forcedBy: string | null = null;
-  let reason = `score ${score}`;
-  // A forced action wins over the score; an enforced one over a dry-run one.
-  const force = forced.find((f) => !f.dryRun) ?? forced[0];
-  if (force) {
-    wouldBe = force.action === 'reject' ? 'reject' : force.action === 'greylist' ? 'greylist' : 'soft_reject';
-    reply = force.reply;
-    forcedBy = force.check;
-    reason = force.reason;
-  } else if (wouldBe === 'reject') reply = Replies.spam();
-  else if (wouldBe === 'greylist') reply = Replies.softReject();
-  const dryRun = policy.policy.dry_run || (force ? force.dryRun : false);
-  let action = wouldBe;
-  if (dryRun && isBlocking(wouldBe)) {
-    action = 'add_header';
+  const scoreAction = actionForScore(score, policy);
+  const enforced = policy.policy.dry_run ? undefined : forced.find((f) => !f.dryRun);
+  const force = enforced ?? forced[0];
+  const wouldBe = force ? forcedToAction(force) : scoreAction;
+  let action: Action;
+  let reply: SmtpReply | null;
+  if (enforced) {
+    action = wouldBe;
+    reply = enforced.reply;
+  } else if (policy.policy.dry_run) {
+    action = isBlocking(wouldBe) ? passingActionForScore(score, policy) : wouldBe;
     reply = null;
+  } else {
+    action = scoreAction;
+    reply = scoreReply(scoreAction);
   }
-  return { action, wouldBe, dryRun: dryRun && wouldBe !== action, score, hits: scored, reply, forcedBy, reason };
+  // Who decided: the forced check unless the score blocked on its own past a dry-run check.
+  const byScore = !enforced && isBlocking(action);
+  return {
+    action,
+    wouldBe,
+    dryRun: action !== wouldBe,
+    score,
+    hits: scored,
+    reply,
+    forcedBy: byScore ? null : force?.check ?? null,
+    reason: byScore || !force ? `score ${score}` : force.reason,
+  };
 }

@@ -42,8 +42,8 @@ export interface HistoryEntry {
   queueId?: string;
   /** [symbol, factor] pairs as the checks reported them. */
   hits: Array<[string, number]>;
-  /** Forced actions: [check, action, dryRun]. */
-  forced: Array<[string, string, boolean]>;
+  /** Forced actions: [check, action, dryRun, policy section of the check]. */
+  forced: Array<[string, string, boolean, string?]>;
 }
 
 export function recordVerdict(s: TransactionSummary, tx: TransactionContext, store: Store, policy: CompiledPolicy): void {
@@ -82,7 +82,7 @@ export function recordVerdict(s: TransactionSummary, tx: TransactionContext, sto
     reply: s.reply,
     ...(s.queueId ? { queueId: s.queueId } : {}),
     hits: tx.hits.map((h) => [h.name, h.factor ?? 1]),
-    forced: tx.forced.map((f) => [f.check, f.action, f.dryRun]),
+    forced: tx.forced.map((f) => (f.section ? [f.check, f.action, f.dryRun, f.section] : [f.check, f.action, f.dryRun])),
   };
   store.historyPush(JSON.stringify(entry), max).catch((err: Error) => tx.log.warn({ event: 'history_error', err: err.message }, 'could not record history'));
 }

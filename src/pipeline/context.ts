@@ -34,6 +34,8 @@ export interface RecordedForce extends ForcedAction {
   phase: Phase;
   /** The check (or the whole policy) was in dry-run: logged and stamped, not enforced. */
   dryRun: boolean;
+  /** The check's policy section (whose dry_run applied), so `policy whatif` can re-judge it. */
+  section?: string | null;
 }
 
 /**

@@ -54,7 +54,7 @@ export class Pipeline {
       for (const h of outcome.hits ?? []) ctx.hits.push({ ...h, check: check.name });
       if (outcome.force) {
         const dryRun = settings.dry_run || ctx.policy.policy.dry_run;
-        const recorded: RecordedForce = { ...outcome.force, check: check.name, phase, dryRun };
+        const recorded: RecordedForce = { ...outcome.force, check: check.name, section: check.section, phase, dryRun };
         ctx.forced.push(recorded);
         if (dryRun) {
           ctx.log.info({ event: 'dry_run', check: check.name, phase, would: outcome.force.action, reply: outcome.force.reply, reason: outcome.force.reason }, 'dry-run: check would have acted');
