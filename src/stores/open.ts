@@ -4,13 +4,41 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Store } from './types.js';
 import { MemoryStore } from './memory/memory-store.js';
+import { RedisStore } from './redis/redis-store.js';
+import { redact } from './redis/url.js';
 
-/** Pick the store from policy: Redis when store.redis is set, else the embedded one. */
-export async function openStore(policy: CompiledPolicy, log: Logger, metrics: Metrics | null): Promise<Store> {
-  void log;
-  void metrics;
-  void path;
-  const store = new MemoryStore();
-  await store.ready();
+export interface OpenStoreOptions {
+  /**
+   * Milliseconds to wait for Redis at start. The server starts anyway when Redis is late
+   * (checks follow their on_error until it connects); tools that need the data fail instead.
+   */
+  readyTimeout?: number;
+  requireReady?: boolean;
+}
+
+/**
+ * Pick the store from policy: Redis when store.redis (or --redis) is set, else the embedded
+ * store persisted in store.data_dir (relative to the working directory, like --data-dir).
+ */
+export async function openStore(policy: CompiledPolicy, log: Logger, metrics: Metrics | null, options: OpenStoreOptions = {}): Promise<Store> {
+  const s = policy.policy.store;
+  if (!s.redis) {
+    const store = new MemoryStore({ dataDir: path.resolve(s.data_dir), log, metrics });
+    await store.ready();
+    return store;
+  }
+  const store = new RedisStore({ url: s.redis, prefix: s.prefix, commandTimeout: s.command_timeout, log, metrics });
+  try {
+    await store.ready(options.readyTimeout ?? 5000);
+  } catch (err) {
+    if (options.requireReady) {
+      await store.close();
+      throw err;
+    }
+    log.error(
+      { event: 'redis_unavailable', redis: redact(s.redis), err: (err as Error).message },
+      'starting without Redis: checks that need it follow their on_error until it connects',
+    );
+  }
   return store;
 }

@@ -13,6 +13,13 @@ export interface GreylistOptions {
   retryWindow: number;
   /** Seconds a passed triplet stays known (then it passes at once). */
   passTtl: number;
+  /**
+   * Auto-allow: once this many triplets of the same group (the client network) have
+   * passed, every further triplet of the group passes at once. 0 turns it off.
+   */
+  autoAllowAfter: number;
+  /** Seconds an auto-allowed group stays allowed without activity. */
+  autoAllowTtl: number;
 }
 
 export type GreylistState =
@@ -23,7 +30,9 @@ export type GreylistState =
   /** Retried after the delay, within the window: accept (first pass). */
   | 'passed'
   /** Passed before and still remembered: accept. */
-  | 'known';
+  | 'known'
+  /** The group (client network) is auto-allowed: accept without looking at the triplet. */
+  | 'allowed';
 
 export interface GreylistResult {
   state: GreylistState;
@@ -32,7 +41,9 @@ export interface GreylistResult {
 }
 
 export interface GreylistEntry {
+  /** `group|id`, as greylistRelease takes it. */
   key: string;
+  /** Milliseconds since the epoch. */
   firstSeen: number;
   passed: boolean;
   ttl: number;
@@ -53,13 +64,18 @@ export type RateLimiterBackend = { kind: 'memory' } | { kind: 'redis'; client: u
 export interface Store {
   readonly kind: 'memory' | 'redis';
 
-  /** Atomic greylist check-and-set of one triplet key. */
-  greylistCheck(key: string, options: GreylistOptions): Promise<GreylistResult>;
-  /** Entries whose key contains `match` (all when empty), for the admin view; bounded by `limit`. */
+  /**
+   * Atomic greylist check-and-set of one entry, in one round trip. `group` is what entries
+   * share (the client network for a triplet, so auto-allow can count per network; on Redis
+   * Cluster it is the hash tag), `id` the rest (sender|recipient). Neither may contain `}`;
+   * `group` may not contain `|`.
+   */
+  greylistCheck(group: string, id: string, options: GreylistOptions): Promise<GreylistResult>;
+  /** Entries whose `group|id` key contains `match` (all when empty), for the admin view; at most `limit`. */
   greylistList(match: string, limit: number): Promise<GreylistEntry[]>;
-  /** Mark an entry passed at once (admin release). Returns false when it did not exist. */
+  /** Mark an entry (`group|id`) passed at once (admin release). Returns false when it did not exist. */
   greylistRelease(key: string, passTtl: number): Promise<boolean>;
-  /** Count a successful retry for an auto-allow key, returning the new count. */
+  /** Increment a counter, (re)setting its time to live, and return the new value. */
   counterIncrement(key: string, ttlSeconds: number): Promise<number>;
   counterGet(key: string): Promise<number>;
 
@@ -80,6 +96,9 @@ export interface Store {
 
   /** What rate-limiter-flexible should count in. */
   rateLimiterBackend(): RateLimiterBackend;
+
+  /** Requests sent to a remote store so far (0 for the embedded one): for benchmarks and metrics. */
+  roundTrips(): number;
 
   /** Resolves when the store can serve (Redis: connected and ready). */
   ready(): Promise<void>;

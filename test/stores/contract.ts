@@ -1,0 +1,156 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import type { GreylistOptions, Store } from '../../src/stores/types.js';
+
+/**
+ * What every Store must do, run against each implementation (memory, Redis standalone,
+ * Redis Cluster). Delays are whole seconds because Redis keeps time itself.
+ */
+export function storeContract(name: string, open: () => Promise<{ store: Store; close(): Promise<void> }>): void {
+  describe(`store contract: ${name}`, () => {
+    let store: Store;
+    let close: () => Promise<void>;
+    before(async () => {
+      ({ store, close } = await open());
+      await store.ready();
+    });
+    after(async () => close());
+
+    const uid = () => crypto.randomBytes(5).toString('hex');
+    const group = () => `198.51.${Math.floor(Math.random() * 250)}.0/24-${uid()}`;
+    const opts = (o: Partial<GreylistOptions> = {}): GreylistOptions => ({ delay: 1, retryWindow: 60, passTtl: 60, autoAllowAfter: 0, autoAllowTtl: 60, ...o });
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+    it('greylists a new triplet, defers an early retry, passes one after the delay, then knows it', async () => {
+      const g = group();
+      assert.deepEqual(await store.greylistCheck(g, 'a@x.org|b@example.com', opts({ delay: 1 })), { state: 'new', retryAfter: 1 });
+      const early = await store.greylistCheck(g, 'a@x.org|b@example.com', opts({ delay: 1 }));
+      assert.equal(early.state, 'early');
+      assert.ok(early.retryAfter >= 1 && early.retryAfter <= 1, `retryAfter ${early.retryAfter}`);
+      await sleep(1100);
+      assert.deepEqual(await store.greylistCheck(g, 'a@x.org|b@example.com', opts({ delay: 1 })), { state: 'passed', retryAfter: 0 });
+      assert.deepEqual(await store.greylistCheck(g, 'a@x.org|b@example.com', opts({ delay: 1 })), { state: 'known', retryAfter: 0 });
+      // Another triplet of the same group is still new.
+      assert.equal((await store.greylistCheck(g, 'a@x.org|c@example.com', opts())).state, 'new');
+    });
+
+    it('gives exactly one "new" among 50 concurrent first attempts', async () => {
+      const g = group();
+      const results = await Promise.all(Array.from({ length: 50 }, () => store.greylistCheck(g, 'race@x.org|r@example.com', opts({ delay: 30 }))));
+      const states = results.map((r) => r.state);
+      assert.equal(states.filter((s) => s === 'new').length, 1, states.join(','));
+      assert.equal(states.filter((s) => s === 'early').length, 49);
+    });
+
+    it('forgets a triplet not retried within the retry window', async () => {
+      const g = group();
+      assert.equal((await store.greylistCheck(g, 'w@x.org|w@example.com', opts({ delay: 5, retryWindow: 1 }))).state, 'new');
+      await sleep(1200);
+      assert.equal((await store.greylistCheck(g, 'w@x.org|w@example.com', opts({ delay: 5, retryWindow: 1 }))).state, 'new');
+    });
+
+    it('forgets a passed triplet after its pass TTL', async () => {
+      const g = group();
+      const o = opts({ delay: 1, passTtl: 1 });
+      await store.greylistCheck(g, 'p@x.org|p@example.com', o);
+      await sleep(1100);
+      assert.equal((await store.greylistCheck(g, 'p@x.org|p@example.com', o)).state, 'passed');
+      await sleep(1200);
+      assert.equal((await store.greylistCheck(g, 'p@x.org|p@example.com', o)).state, 'new');
+    });
+
+    it('auto-allows a group after N passed triplets', async () => {
+      const g = group();
+      const o = opts({ delay: 1, autoAllowAfter: 2 });
+      await Promise.all(['1', '2'].map((i) => store.greylistCheck(g, `s${i}@x.org|r@example.com`, o)));
+      assert.equal((await store.greylistCheck(g, 's3@x.org|r@example.com', o)).state, 'new');
+      await sleep(1100);
+      assert.equal((await store.greylistCheck(g, 's1@x.org|r@example.com', o)).state, 'passed');
+      assert.equal((await store.greylistCheck(g, 's4@x.org|r@example.com', o)).state, 'new', 'one pass is not enough');
+      assert.equal((await store.greylistCheck(g, 's2@x.org|r@example.com', o)).state, 'passed');
+      assert.deepEqual(await store.greylistCheck(g, 's5@x.org|r@example.com', o), { state: 'allowed', retryAfter: 0 });
+      // Other groups are not affected; with auto-allow off the group is not consulted.
+      assert.equal((await store.greylistCheck(group(), 's5@x.org|r@example.com', o)).state, 'new');
+      assert.equal((await store.greylistCheck(g, 's6@x.org|r@example.com', opts({ autoAllowAfter: 0 }))).state, 'new');
+    });
+
+    it('refuses a group that would break the key layout', async () => {
+      await assert.rejects(store.greylistCheck('a|b', 'x', opts()));
+      await assert.rejects(store.greylistCheck('a}b', 'x', opts()));
+      await assert.rejects(store.greylistCheck('', 'x', opts()));
+    });
+
+    it('lists entries by substring and releases one', async () => {
+      const marker = uid();
+      const g = group();
+      await store.greylistCheck(g, `list-${marker}@x.org|r@example.com`, opts({ delay: 300 }));
+      await store.greylistCheck(g, `other@x.org|r@example.com`, opts({ delay: 300 }));
+      const listed = await store.greylistList(marker, 10);
+      assert.equal(listed.length, 1);
+      const entry = listed[0]!;
+      assert.equal(entry.key, `${g}|list-${marker}@x.org|r@example.com`);
+      assert.equal(entry.passed, false);
+      assert.ok(entry.ttl > 50 && entry.ttl <= 60, `ttl ${entry.ttl}`);
+      assert.ok(Math.abs(entry.firstSeen - Date.now()) < 60_000, `firstSeen ${entry.firstSeen}`);
+      assert.equal(await store.greylistRelease(entry.key, 120), true);
+      assert.equal((await store.greylistList(marker, 10))[0]?.passed, true);
+      assert.equal((await store.greylistCheck(g, `list-${marker}@x.org|r@example.com`, opts({ delay: 300 }))).state, 'known');
+      assert.equal(await store.greylistRelease(`${g}|nobody-${marker}@x.org|r@example.com`, 120), false);
+      assert.equal(await store.greylistRelease('no-bar-in-key', 120), false);
+      const many = await store.greylistList('', 1);
+      assert.equal(many.length, 1, 'the limit is honoured');
+    });
+
+    it('counts with a time to live', async () => {
+      const k = `cnt-${uid()}`;
+      assert.equal(await store.counterGet(k), 0);
+      assert.equal(await store.counterIncrement(k, 1), 1);
+      assert.equal(await store.counterIncrement(k, 1), 2);
+      assert.equal(await store.counterGet(k), 2);
+      await sleep(1200);
+      assert.equal(await store.counterGet(k), 0);
+    });
+
+    it('learns Bayes tokens once per message and moves them when relearned', async () => {
+      const t = (s: string) => `${s}-${uid()}`;
+      const [a, b, c] = [t('a'), t('b'), t('c')];
+      const digest = uid();
+      const totals0 = await store.bayesTotals();
+      assert.equal(await store.bayesLearn(digest, [a, b, a], 'spam'), 'learned');
+      assert.deepEqual(await store.bayesGetTokens([a, b, c]), [
+        { spam: 1, ham: 0 },
+        { spam: 1, ham: 0 },
+        { spam: 0, ham: 0 },
+      ]);
+      assert.equal(await store.bayesLearn(digest, [a, b], 'spam'), 'already_learned');
+      assert.deepEqual((await store.bayesGetTokens([a]))[0], { spam: 1, ham: 0 });
+      const totals1 = await store.bayesTotals();
+      assert.equal(totals1.spam, totals0.spam + 1);
+      assert.equal(await store.bayesLearn(digest, [a, b], 'ham'), 'relearned');
+      assert.deepEqual(await store.bayesGetTokens([a, b]), [
+        { spam: 0, ham: 1 },
+        { spam: 0, ham: 1 },
+      ]);
+      const totals2 = await store.bayesTotals();
+      assert.deepEqual(totals2, { spam: totals0.spam, ham: totals0.ham + 1 });
+      assert.deepEqual(await store.bayesGetTokens([]), []);
+    });
+
+    it('reads many Bayes tokens in one call', async () => {
+      const tokens = Array.from({ length: 2500 }, (_v, i) => `bulk${i}-${uid()}`);
+      assert.equal(await store.bayesLearn(uid(), tokens, 'ham'), 'learned');
+      const counts = await store.bayesGetTokens(tokens);
+      assert.equal(counts.length, 2500);
+      assert.ok(counts.every((c) => c.ham === 1 && c.spam === 0));
+    });
+
+    it('keeps a bounded history, newest first', async () => {
+      const marker = uid();
+      for (let i = 0; i < 5; i++) await store.historyPush(JSON.stringify({ marker, i }), 3);
+      const read = (await store.historyRead(10)).map((s) => JSON.parse(s) as { marker: string; i: number });
+      assert.deepEqual(read.map((r) => r.i), [4, 3, 2]);
+      assert.deepEqual((await store.historyRead(2)).length, 2);
+    });
+  });
+}
