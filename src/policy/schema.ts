@@ -3,6 +3,7 @@ import os from 'node:os';
 import net from 'node:net';
 import { hostPort, cidr } from './types-common.js';
 import { checkSections } from '../checks/sections.js';
+import { redisUrlProblem } from '../stores/redis/url.js';
 
 /**
  * The one schema for all policy. Defaults live here; `policies/` is what the admin edits.
@@ -108,8 +109,14 @@ const dnsSchema = z
 const storeSchema = z
   .strictObject({
     /** redis://, rediss://, redis+sentinel://h:p,h:p/master, redis+cluster://h:p,h:p. Empty = embedded store. */
-    redis: z.string().default(''),
-    prefix: z.string().default('bp:'),
+    redis: z
+      .string()
+      .superRefine((url, ctx) => {
+        const problem = redisUrlProblem(url);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .default(''),
+    prefix: z.string().regex(/^[^{}]*$/, 'may not contain { or } (they mark Redis Cluster hash tags)').default('bp:'),
     /** Where the embedded store persists its state. */
     data_dir: z.string().default('./data'),
     /** Milliseconds a Redis command may take before it counts as failed. */
