@@ -42,6 +42,8 @@ interface ConnectionState {
   trusted: boolean;
   /** The connect phase refused this client: every MAIL gets this reply. */
   refused: SmtpReply | null;
+  /** The connect phase waits for XFORWARD (filter modes) and runs at the first MAIL. */
+  connectPending: boolean;
   /** The transaction in progress (MAIL … end of DATA). */
   tx: TransactionContext | null;
   txStarted: number;
@@ -142,43 +144,41 @@ export class SmtpFront {
 
   private async onConnect(session: SMTPServerSession): Promise<void> {
     const policy = this.deps.policy();
-    const client = this.clientOf(session);
-    const log = this.deps.log.child({ conn: session.id });
-    const state: ConnectionState = {
-      id: session.id,
-      client,
-      log,
-      hits: [],
-      forced: [],
-      allowlisted: false,
-      trusted: policy.trustedNetworks.has(client.ip),
-      refused: null,
-      tx: null,
-      txStarted: 0,
-      lastReply: null,
-      inData: false,
-      abort: new AbortController(),
-    };
-    this.connections.set(session.id, state);
-    this.deps.metrics.activeConnections.inc();
-    log.info({ event: 'connect', ip: client.ip, port: client.port, rdns: client.rdns }, 'client connected');
-    const ctx = this.connectionContext(state, policy);
+    const state = this.state(session);
+    state.log.info({ event: 'connect', ip: state.client.ip, port: state.client.port, rdns: state.client.rdns }, 'client connected');
+    // A peer allowed to send XFORWARD (Postfix, in the filter modes) names the real client
+    // only later, before MAIL: the connect phase waits for it there.
+    if (policy.xforwardHosts.has(state.client.ip)) {
+      state.connectPending = true;
+      return;
+    }
+    await this.runConnectPhase(state, policy);
+  }
+
+  /** Connect-phase checks (deny/allow IPs, connection rates); a refusal ends the session. */
+  private async runConnectPhase(state: ConnectionState, policy: CompiledPolicy): Promise<void> {
+    state.connectPending = false;
+    const ctx = this.contextFor(state, policy, state.id);
     const force = await this.deps.pipeline.run('connect', ctx);
     state.hits = ctx.hits;
     state.forced = ctx.forced;
     state.allowlisted = ctx.allowlisted;
     if (force) {
       this.deps.metrics.rejections.inc({ phase: 'connect', reason: force.check });
-      log.info({ event: 'refused', phase: 'connect', check: force.check, reason: force.reason, reply: formatReply(force.reply) }, 'connection refused');
-      // A 5xx at connect would make the client give up on the whole server; Postfix answers
-      // the greeting and refuses each MAIL, which is what we do too.
+      state.log.info({ event: 'refused', phase: 'connect', check: force.check, reason: force.reason, reply: formatReply(force.reply) }, 'connection refused');
       state.refused = force.reply;
+      throw new SmtpReplyError(force.reply);
     }
   }
 
-  private connectionContext(state: ConnectionState, policy: CompiledPolicy): TransactionContext {
+  /**
+   * A context that starts from what the connection already knows (connect-phase hits,
+   * allow marks). With an id it is the connection's own (connect phase); without, a new
+   * transaction.
+   */
+  private contextFor(state: ConnectionState, policy: CompiledPolicy, id?: string): TransactionContext {
     return newTransaction({
-      id: state.id,
+      ...(id ? { id } : {}),
       connectionId: state.id,
       client: state.client,
       policy,
@@ -189,29 +189,30 @@ export class SmtpFront {
     });
   }
 
+  /** The connection's state, created on first use (onConnect, or MAIL when smtp-server skipped onConnect). */
   private state(session: SMTPServerSession): ConnectionState {
-    let s = this.connections.get(session.id);
-    if (!s) {
-      // onConnect has not run (smtp-server skips it for ignored hosts): build the state now.
-      const client = this.clientOf(session);
-      s = {
-        id: session.id,
-        client,
-        log: this.deps.log.child({ conn: session.id }),
-        hits: [],
-        forced: [],
-        allowlisted: false,
-        trusted: this.deps.policy().trustedNetworks.has(client.ip),
-        refused: null,
-        tx: null,
-        txStarted: 0,
-        lastReply: null,
-        inData: false,
-        abort: new AbortController(),
-      };
-      this.connections.set(session.id, s);
-    }
-    return s;
+    const existing = this.connections.get(session.id);
+    if (existing) return existing;
+    const client = this.clientOf(session);
+    const state: ConnectionState = {
+      id: session.id,
+      client,
+      log: this.deps.log.child({ conn: session.id }),
+      hits: [],
+      forced: [],
+      allowlisted: false,
+      trusted: this.deps.policy().trustedNetworks.has(client.ip),
+      refused: null,
+      connectPending: false,
+      tx: null,
+      txStarted: 0,
+      lastReply: null,
+      inData: false,
+      abort: new AbortController(),
+    };
+    this.connections.set(session.id, state);
+    this.deps.metrics.activeConnections.inc();
+    return state;
   }
 
   private refuse(state: ConnectionState, phase: string, r: SmtpReply, reason: string): never {
@@ -228,15 +229,8 @@ export class SmtpFront {
     // XFORWARD (content-filter mode) arrives after the connection opened: refresh who it is.
     state.client = this.clientOf(session, state);
     if (state.client.source === 'xforward') state.trusted = policy.trustedNetworks.has(state.client.ip);
-    const tx = newTransaction({
-      connectionId: state.id,
-      client: state.client,
-      policy,
-      store: this.deps.store,
-      log: state.log,
-      inherited: { hits: state.hits, forced: state.forced, allowlisted: state.allowlisted, trusted: state.trusted },
-      signal: state.abort.signal,
-    });
+    if (state.connectPending) await this.runConnectPhase(state, policy);
+    const tx = this.contextFor(state, policy);
     tx.envelope.from = normalizeSender(address.address);
     state.tx = tx;
     state.txStarted = performance.now();
