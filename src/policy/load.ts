@@ -93,7 +93,7 @@ class PolicyFiles {
 }
 
 /** yaml's messages end in "at line N, column M:" and a code frame; we give the position ourselves. */
-function yamlMessage(e: YAMLError): string {
+export function yamlMessage(e: YAMLError): string {
   if (e.code === 'DUPLICATE_KEY') return 'YAML: this key already appears above in the same mapping';
   if (e.code === 'TAB_AS_INDENT') return 'YAML: tabs cannot indent; use spaces';
   const first = (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?\s*$/, '');
