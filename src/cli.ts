@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import { serveCommand } from './cli/serve.js';
+import { scanCommand } from './cli/scan.js';
+import { learnCommand } from './cli/learn.js';
 import { UsageError } from './cli/common.js';
 
 type Command = (args: string[]) => Promise<number>;
@@ -7,6 +9,8 @@ type Command = (args: string[]) => Promise<number>;
 /** Subcommands; each lives in src/cli/NAME.ts. */
 const COMMANDS: Record<string, Command> = {
   serve: serveCommand,
+  scan: scanCommand,
+  learn: learnCommand,
 };
 
 const HELP = `Usage: borderpatrol <command> [options]

@@ -14,6 +14,7 @@ import type { Store } from './stores/types.js';
 import { AdminServer } from './admin/server.js';
 import { addCoreRoutes } from './admin/core-routes.js';
 import { addHistoryRoutes } from './admin/history-routes.js';
+import { addLearnRoutes } from './admin/learn-routes.js';
 import { PolicyWatcher } from './policy/watcher.js';
 
 export interface ServeOptions {
@@ -62,6 +63,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const admin = new AdminServer(() => holder.get().policy.admin.password, log);
   addCoreRoutes(admin, { metrics, policy: holder, relay, listening: () => front.front.server.listening });
   addHistoryRoutes(admin, { store });
+  addLearnRoutes(admin, { policy: () => holder.get(), store, pipeline, log, maxBody: compiled.policy.limits.max_message_size });
   let adminAddress: AddressInfo | null = null;
   if (compiled.policy.admin.enabled) {
     const a = splitHostPort(compiled.policy.admin.listen);

@@ -4,6 +4,7 @@ import type { Store } from '../stores/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { accessCheckModule } from './access/index.js';
+import { bayesCheckModule } from './bayes/index.js';
 
 /** What a check may use besides the context: built once per server by main.ts. */
 export interface CheckDeps {
@@ -31,7 +32,11 @@ export interface CheckModule {
   create(deps: CheckDeps): Check[];
 }
 
-export const CHECK_MODULES: readonly CheckModule[] = [accessCheckModule];
+export const CHECK_MODULES: readonly CheckModule[] = [
+  accessCheckModule,
+  // Bayes stays last: autolearn judges a message by every other check's score.
+  bayesCheckModule,
+];
 
 export function createChecks(deps: CheckDeps): Check[] {
   return CHECK_MODULES.flatMap((m) => m.create(deps));

@@ -7,15 +7,17 @@ export type { Logger };
  * CLI, the server and the tests share one logger shape; a transaction's child logger
  * carries its `tx` id so an admin can grep one conversation end to end.
  */
-export function createLogger(options: { level?: string; name?: string } = {}): Logger {
+export function createLogger(options: { level?: string; name?: string; stderr?: boolean } = {}): Logger {
   const level = options.level ?? process.env.BORDERPATROL_LOG_LEVEL ?? 'info';
-  return pino({
+  // CLI commands that print results on stdout (scan --json) log to stderr instead.
+  const settings = {
     name: options.name ?? 'borderpatrol',
     level,
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
-  });
+    formatters: { level: (label: string) => ({ level: label }) },
+  };
+  return options.stderr ? pino(settings, pino.destination(2)) : pino(settings);
 }
 
 /** A logger that drops everything, for unit tests and quiet CLI runs. */

@@ -1,0 +1,32 @@
+import crypto from 'node:crypto';
+import type { ParsedMessage } from '../scoring/parsed-message.js';
+
+/** Headers that identify a message and that no hop on the way to the mailbox rewrites. */
+const KEY_HEADERS = ['message-id', 'from', 'date', 'to'] as const;
+
+/**
+ * One message's identity for learning: a hash of its key headers and its body with line
+ * ends and trailing blanks normalised. The copy a user later drags into Junk carries our
+ * X-Spam-* fields, more Received fields and perhaps a tagged Subject, but the same digest,
+ * so learning it again is recognised as the same message.
+ */
+export function messageDigest(msg: ParsedMessage): string {
+  const hash = crypto.createHash('sha256');
+  for (const name of KEY_HEADERS) hash.update(name).update(':').update(msg.header(name)[0]?.trim() ?? '').update('\n');
+  hash.update('\n').update(normalizedBody(msg.raw));
+  return hash.digest('hex').slice(0, 32);
+}
+
+function normalizedBody(raw: Buffer): string {
+  const crlf = raw.indexOf('\r\n\r\n');
+  const lf = raw.indexOf('\n\n');
+  let start: number;
+  if (crlf >= 0 && (lf < 0 || crlf < lf)) start = crlf + 4;
+  else if (lf >= 0) start = lf + 2;
+  else return '';
+  return raw
+    .subarray(start)
+    .toString('latin1')
+    .replace(/[ \t]*\r?\n/g, '\n')
+    .replace(/\s+$/, '');
+}

@@ -1,0 +1,37 @@
+import type { ParsedMessage } from '../scoring/parsed-message.js';
+import { parseMessage, type ParseLimits } from '../scoring/parse.js';
+import type { BayesClass, LearnResult, Store } from '../stores/types.js';
+import { tokenize, type TokenizerLimits } from './tokenizer.js';
+import { tokenKeys } from './token-key.js';
+import { messageDigest } from './digest.js';
+
+/**
+ * The stored keys of a message's tokens, computed once per parsed message: the Bayes check
+ * and autolearn read the same message in one transaction and must see the same tokens as
+ * `learn` does, so all three come through here.
+ */
+const cache = new WeakMap<ParsedMessage, string[]>();
+
+export function messageKeys(msg: ParsedMessage, limits: TokenizerLimits): string[] {
+  let keys = cache.get(msg);
+  if (!keys) {
+    keys = tokenKeys(tokenize(msg, limits));
+    cache.set(msg, keys);
+  }
+  return keys;
+}
+
+/** Learn one parsed message: the store records its digest, so repeats and class moves are handled there. */
+export function learnParsed(store: Store, msg: ParsedMessage, cls: BayesClass, limits: TokenizerLimits): Promise<LearnResult> {
+  return store.bayesLearn(messageDigest(msg), messageKeys(msg, limits), cls);
+}
+
+/** Learn one raw message (what `learn`, the admin learn endpoints and the benchmark use). */
+export async function learnMessage(
+  store: Store,
+  raw: Buffer,
+  cls: BayesClass,
+  limits: { parse: ParseLimits; tokenizer: TokenizerLimits },
+): Promise<LearnResult> {
+  return learnParsed(store, await parseMessage(raw, limits.parse), cls, limits.tokenizer);
+}

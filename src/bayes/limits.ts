@@ -1,0 +1,12 @@
+import type { Policy } from '../policy/schema.js';
+import type { ParseLimits } from '../scoring/parse.js';
+import type { TokenizerLimits } from './tokenizer.js';
+
+/** How much of a message is parsed and tokenised: the same for scan, learn and the live proxy. */
+export function tokenizerLimits(policy: Readonly<Policy>): TokenizerLimits {
+  return { maxTokens: policy.bayes.max_tokens, maxTextChars: policy.bayes.max_text };
+}
+
+export function bayesLimits(policy: Readonly<Policy>): { parse: ParseLimits; tokenizer: TokenizerLimits } {
+  return { parse: policy.limits, tokenizer: tokenizerLimits(policy) };
+}

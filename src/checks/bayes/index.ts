@@ -1,0 +1,42 @@
+import type { Check } from '../types.js';
+import { NO_HITS } from '../types.js';
+import type { CheckModule } from '../registry.js';
+import { classify } from '../../bayes/classifier.js';
+import { bayesHit } from '../../bayes/confidence.js';
+import { messageKeys } from '../../bayes/learn.js';
+import { autolearn } from '../../bayes/autolearn.js';
+import { BAYES_SYMBOLS } from '../../bayes/symbols.js';
+import { tokenizerLimits } from '../../bayes/limits.js';
+
+/**
+ * The Bayes classifier at end of DATA. It runs last, so autolearn can judge the message by
+ * every other check's score. Until `min_learns` messages of each class are learned it says
+ * nothing: a classifier trained on a handful of mails is confidently wrong.
+ */
+export const bayesCheckModule: CheckModule = {
+  name: 'bayes',
+  symbols: BAYES_SYMBOLS,
+  create: (): Check[] => [
+    {
+      name: 'bayes',
+      phase: 'data',
+      section: 'bayes',
+      symbols: BAYES_SYMBOLS,
+      run: async (ctx) => {
+        const msg = ctx.message;
+        if (!msg) return NO_HITS;
+        const settings = ctx.policy.policy.bayes;
+        const keys = messageKeys(msg, tokenizerLimits(ctx.policy.policy));
+        const result = await classify(ctx.store, keys);
+        const ready = result.totals.spam >= settings.min_learns && result.totals.ham >= settings.min_learns;
+        const hit = ready ? bayesHit(result.probability, settings) : null;
+        ctx.log.debug(
+          { event: 'bayes', ready, probability: result.probability, tokens: keys.length, used: result.used, learned: result.totals },
+          'bayes classified',
+        );
+        autolearn(ctx);
+        return hit ? { hits: [hit] } : NO_HITS;
+      },
+    },
+  ],
+};

@@ -1,0 +1,37 @@
+import path from 'node:path';
+import { loadPolicy, type Override } from '../policy/load.js';
+import type { CompiledPolicy } from '../policy/compiled.js';
+import { PolicyError } from '../policy/errors.js';
+import { createChecks } from '../checks/registry.js';
+import { Pipeline } from '../pipeline/runner.js';
+import { openStore } from '../stores/open.js';
+import type { Store } from '../stores/types.js';
+import { createLogger, type Logger } from '../observability/logger.js';
+import { UsageError } from './common.js';
+
+/**
+ * What `scan` and `learn` run on: the same policy, store and checks a server built from the
+ * same --policies / --data-dir / --redis / --set would use, without any listener. Logs go
+ * to stderr (stdout carries results), warnings and up unless BORDERPATROL_LOG_LEVEL says otherwise.
+ */
+export interface Engine {
+  policy: CompiledPolicy;
+  store: Store;
+  pipeline: Pipeline;
+  log: Logger;
+  close(): Promise<void>;
+}
+
+export async function openEngine(options: { policiesDir: string; overrides: readonly Override[]; log?: Logger }): Promise<Engine> {
+  const log = options.log ?? createLogger({ stderr: true, level: process.env.BORDERPATROL_LOG_LEVEL ?? 'warn' });
+  let policy: CompiledPolicy;
+  try {
+    ({ compiled: policy } = await loadPolicy(path.resolve(options.policiesDir), { overrides: options.overrides }));
+  } catch (err) {
+    if (err instanceof PolicyError) throw new UsageError(`the policy is not valid:\n${err.message}`);
+    throw err;
+  }
+  const store = await openStore(policy, log, null);
+  const pipeline = new Pipeline(createChecks({ store, log, metrics: null }));
+  return { policy, store, pipeline, log, close: () => store.close() };
+}
