@@ -4,7 +4,10 @@ import type { Store } from '../stores/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { accessCheckModule } from './access/index.js';
-import { bayesCheckModule } from './bayes/index.js';
+import { headersCheckModule } from './headers/index.js';
+import { contentCheckModule } from './content/index.js';
+import { dnsblCheckModule } from './dnsbl/index.js';
+import { authCheckModule } from './auth/index.js';
 
 /** What a check may use besides the context: built once per server by main.ts. */
 export interface CheckDeps {
@@ -34,8 +37,11 @@ export interface CheckModule {
 
 export const CHECK_MODULES: readonly CheckModule[] = [
   accessCheckModule,
-  // Bayes stays last: autolearn judges a message by every other check's score.
-  bayesCheckModule,
+  // Local work first (headers, content rules), then the checks that wait on DNS.
+  headersCheckModule,
+  contentCheckModule,
+  dnsblCheckModule,
+  authCheckModule,
 ];
 
 export function createChecks(deps: CheckDeps): Check[] {

@@ -8,7 +8,7 @@ import { parseMessage } from '../scoring/parse.js';
  * and `borderpatrol scan` both call this, so they cannot disagree on a verdict.
  */
 export async function evaluateMessage(pipeline: Pipeline, ctx: TransactionContext, raw: Buffer): Promise<Verdict> {
-  ctx.message = await parseMessage(raw, ctx.policy.policy.limits);
+  ctx.message = await parseMessage(raw, ctx.policy.policy.limits, ctx.signal);
   await pipeline.run('data', ctx);
   return decide(ctx.hits, ctx.forced, ctx.policy);
 }

@@ -1,0 +1,135 @@
+import type { SymbolHit } from '../types.js';
+import type { TransactionContext } from '../../pipeline/context.js';
+import type { ParsedMessage } from '../../scoring/parsed-message.js';
+import { fromMailboxes } from '../../scoring/mailboxes.js';
+import { hostOf } from '../../scoring/urls.js';
+import { AddressSet, DomainSet } from '../../policy/lists.js';
+import type { ContentRule, PatternType } from './schema.js';
+
+/**
+ * Content rules compiled once per policy version: regexes built, substrings and lists
+ * lower-cased, each rule turned into one function of the message. Rules are pure data
+ * in policy; this is the only code that gives them meaning.
+ */
+
+export type CompiledRule = (ctx: TransactionContext, msg: ParsedMessage, maxChars: number) => SymbolHit | null;
+
+type Extract = (ctx: TransactionContext, msg: ParsedMessage, maxChars: number) => readonly string[];
+
+const uniqueHosts = (msg: ParsedMessage) => [...new Set(msg.urls.map(hostOf).filter(Boolean))];
+
+const EXTRACT: Readonly<Record<Exclude<PatternType, 'header'>, Extract>> = {
+  subject: (_c, m) => m.header('subject'),
+  from: (_c, m) => m.header('from'),
+  from_name: (_c, m) => fromMailboxes(m).map((b) => b.name).filter(Boolean),
+  from_address: (_c, m) => fromMailboxes(m).map((b) => b.address),
+  from_domain: (_c, m) => fromMailboxes(m).map((b) => b.domain).filter(Boolean),
+  envelope_from: (c) => [c.envelope.from],
+  helo: (c) => [c.client.helo],
+  body: (_c, m, max) => [m.visibleText().slice(0, max)],
+  text: (_c, m, max) => [m.text.slice(0, max)],
+  html: (_c, m, max) => [m.html.slice(0, max)],
+  url: (_c, m) => m.urls,
+  url_host: (_c, m) => uniqueHosts(m),
+  attachment_name: (_c, m) => m.parts.filter((p) => p.filename).map((p) => p.filename),
+  mime_type: (_c, m) => m.parts.map((p) => p.contentType),
+};
+
+function extractor(rule: ContentRule): Extract {
+  if (rule.type === 'header') {
+    const field = (rule.header ?? '').toLowerCase();
+    return (_c, m) => m.header(field);
+  }
+  return EXTRACT[rule.type as Exclude<PatternType, 'header'>];
+}
+
+function matcher(rule: ContentRule): (value: string) => boolean {
+  if (rule.match === 'regex') {
+    const re = new RegExp(rule.pattern ?? '', rule.flags);
+    return (v) => re.test(v);
+  }
+  if (rule.match === 'substring') {
+    const needle = (rule.pattern ?? '').toLowerCase();
+    return (v) => v.toLowerCase().includes(needle);
+  }
+  const values = rule.values ?? [];
+  if (rule.type === 'url_host' || rule.type === 'from_domain') {
+    const set = new DomainSet(values);
+    return (v) => set.has(v);
+  }
+  if (rule.type === 'from_address' || rule.type === 'envelope_from') {
+    const set = new AddressSet(values);
+    return (v) => set.has(v);
+  }
+  const set = new Set(values.map((v) => v.toLowerCase()));
+  return (v) => set.has(v.toLowerCase());
+}
+
+function patternRule(rule: ContentRule): CompiledRule {
+  const extract = extractor(rule);
+  const matches = matcher(rule);
+  return (ctx, msg, max) => {
+    for (const v of extract(ctx, msg, max)) {
+      if (matches(v)) return { name: rule.symbol, detail: v.length > 80 ? `${v.slice(0, 77)}...` : v };
+    }
+    return null;
+  };
+}
+
+/** Share of capitals among the cased letters of s (letters that have a lower and an upper form). */
+export function uppercaseShare(s: string): { letters: number; ratio: number } {
+  let letters = 0;
+  let upper = 0;
+  for (const ch of s) {
+    const lo = ch.toLowerCase();
+    const up = ch.toUpperCase();
+    if (lo === up) continue;
+    letters++;
+    if (ch === up) upper++;
+  }
+  return { letters, ratio: letters > 0 ? upper / letters : 0 };
+}
+
+function conditionRule(rule: ContentRule): CompiledRule {
+  const hit = (detail: string): SymbolHit => ({ name: rule.symbol, detail });
+  switch (rule.type) {
+    case 'html_only':
+      return (_c, m) => {
+        const inline = m.parts.filter((p) => !p.attachment);
+        return inline.some((p) => p.contentType === 'text/html') && !inline.some((p) => p.contentType === 'text/plain') ? hit('no text/plain part') : null;
+      };
+    case 'encrypted_archive':
+      return (_c, m) => {
+        const a = m.attachments.find((x) => x.encrypted);
+        return a ? hit(a.filename || a.contentType) : null;
+      };
+    case 'uppercase': {
+      const subject = rule.target === 'subject';
+      const minLetters = rule.min_letters ?? (subject ? 10 : 100);
+      const minRatio = rule.min_ratio ?? 0.7;
+      return (_c, m, max) => {
+        const text = subject ? m.header('subject').join(' ') : m.visibleText().slice(0, max);
+        const { letters, ratio } = uppercaseShare(text);
+        return letters >= minLetters && ratio >= minRatio ? hit(`${Math.round(ratio * 100)}% capitals`) : null;
+      };
+    }
+    default:
+      throw new Error(`content rule type ${rule.type} has no implementation`);
+  }
+}
+
+export function compileRule(rule: ContentRule): CompiledRule {
+  return rule.match ? patternRule(rule) : conditionRule(rule);
+}
+
+const compiled = new WeakMap<readonly ContentRule[], CompiledRule[]>();
+
+/** The rules of a policy version, compiled on first use and kept as long as that version lives. */
+export function compiledRules(rules: readonly ContentRule[]): CompiledRule[] {
+  let out = compiled.get(rules);
+  if (!out) {
+    out = rules.map(compileRule);
+    compiled.set(rules, out);
+  }
+  return out;
+}

@@ -1,0 +1,71 @@
+import net from 'node:net';
+import type { SymbolHit } from '../types.js';
+
+export const RECEIVED_SYMBOLS = ['RCVD_BAD_SYNTAX', 'RCVD_TIME_TRAVEL', 'RCVD_FORGED_OURS', 'RCVD_TOO_MANY'] as const;
+
+/** One Received field, as far as the checks need it. */
+export interface Hop {
+  by: string;
+  /** Milliseconds since the epoch, NaN when the date is missing or unreadable. */
+  time: number;
+  /** Bracketed address literals that are not addresses ([300.1.2.3]). */
+  badLiteral: boolean;
+}
+
+export function parseHop(value: string): Hop {
+  const semi = value.lastIndexOf(';');
+  const time = semi >= 0 ? Date.parse(value.slice(semi + 1).trim()) : NaN;
+  const by = /(?:^|[\s)])by\s+([^\s;()]+)/i.exec(value)?.[1]?.toLowerCase().replace(/\.$/, '') ?? '';
+  let badLiteral = false;
+  for (const m of value.matchAll(/\[([0-9a-f:.]{1,45})\]/gi)) {
+    const addr = (m[1] ?? '').replace(/^ipv6:/i, '');
+    if (/^[\d.]+$|:/.test(addr) && net.isIP(addr) === 0) badLiteral = true;
+  }
+  return { by, time, badLiteral };
+}
+
+export interface ReceivedOptions {
+  ourHostname: string;
+  /** Hosts of our own side (local domains): neither us nor foreign. */
+  isInternal: (host: string) => boolean;
+  skewHours: number;
+  maxReceived: number;
+}
+
+/**
+ * Signs of a forged Received chain (newest hop first): fields without a readable date or
+ * with impossible address literals, an older hop dated well after the hop that received
+ * from it, a hop claiming to be this server below a foreign hop (a genuine pass through
+ * us can only be on top), and more hops than mail ever needs.
+ */
+export function receivedHits(values: readonly string[], o: ReceivedOptions): SymbolHit[] {
+  const hits: SymbolHit[] = [];
+  if (values.length > o.maxReceived) hits.push({ name: 'RCVD_TOO_MANY', detail: `${values.length} Received fields` });
+  const hops = values.slice(0, o.maxReceived * 2).map(parseHop);
+  const bad = hops.findIndex((h) => Number.isNaN(h.time) || h.badLiteral);
+  if (bad >= 0) hits.push({ name: 'RCVD_BAD_SYNTAX', detail: (values[bad] ?? '').slice(0, 120) });
+  const skew = o.skewHours * 3_600_000;
+  for (let i = 0; i + 1 < hops.length; i++) {
+    const newer = hops[i] as Hop;
+    const older = hops[i + 1] as Hop;
+    if (older.time - newer.time > skew) {
+      hits.push({ name: 'RCVD_TIME_TRAVEL', detail: `hop ${i + 2} dated after hop ${i + 1}` });
+      break;
+    }
+  }
+  const ours = o.ourHostname.toLowerCase();
+  // Hops without a "by", with a bare name (localhost, fetchmail) or in our domains are our side's own handling.
+  const foreign = (by: string) => by !== ours && by.includes('.') && !o.isInternal(by);
+  const firstForeign = hops.findIndex((h) => foreign(h.by));
+  if (firstForeign >= 0 && hops.slice(firstForeign + 1).some((h) => h.by === ours)) hits.push({ name: 'RCVD_FORGED_OURS', detail: `claims a pass through ${ours} before ${hops[firstForeign]?.by || 'a foreign host'}` });
+  return hits;
+}
+
+/** When the message reached the newest hop: what its Date is judged against. */
+export function receivedAt(values: readonly string[]): number | null {
+  for (const v of values.slice(0, 3)) {
+    const t = parseHop(v).time;
+    if (!Number.isNaN(t)) return t;
+  }
+  return null;
+}
