@@ -2,6 +2,8 @@
 import { serveCommand } from './cli/serve.js';
 import { scanCommand } from './cli/scan.js';
 import { learnCommand } from './cli/learn.js';
+import { policyCommand } from './cli/policy.js';
+import { listCommand } from './cli/list.js';
 import { UsageError } from './cli/common.js';
 
 type Command = (args: string[]) => Promise<number>;
@@ -9,6 +11,8 @@ type Command = (args: string[]) => Promise<number>;
 /** Subcommands; each lives in src/cli/NAME.ts. */
 const COMMANDS: Record<string, Command> = {
   serve: serveCommand,
+  policy: policyCommand,
+  list: listCommand,
   scan: scanCommand,
   learn: learnCommand,
 };
