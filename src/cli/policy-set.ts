@@ -23,7 +23,12 @@ function show(v: unknown): string {
 }
 
 export async function policySetCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, policiesOption);
+  // A negative number is a value, not an option: `policy set symbols.X.score -5`.
+  const NUMBER_MARK = '\u0000';
+  const marked = args.map((a) => (/^-\d/.test(a) ? NUMBER_MARK + a : a));
+  const parsed = parse(marked, policiesOption);
+  const values = parsed.values;
+  const positionals = parsed.positionals.map((a) => (a.startsWith(NUMBER_MARK) ? a.slice(1) : a));
   if (values.help) {
     process.stdout.write(POLICY_SET_HELP);
     return 0;
