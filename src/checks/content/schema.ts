@@ -79,7 +79,7 @@ const ruleSchema = z
       try {
         new RegExp(r.pattern, r.flags);
       } catch (err) {
-        issue('pattern', `rule ${r.symbol}: invalid regular expression: ${(err as Error).message}`);
+        issue('pattern', `rule ${r.symbol}: ${(err as Error).message}`);
       }
     }
   });
