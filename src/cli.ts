@@ -4,6 +4,7 @@ import { scanCommand } from './cli/scan.js';
 import { learnCommand } from './cli/learn.js';
 import { policyCommand } from './cli/policy.js';
 import { listCommand } from './cli/list.js';
+import { greylistCommand } from './cli/greylist.js';
 import { UsageError } from './cli/common.js';
 
 type Command = (args: string[]) => Promise<number>;
@@ -11,6 +12,7 @@ type Command = (args: string[]) => Promise<number>;
 /** Subcommands; each lives in src/cli/NAME.ts. */
 const COMMANDS: Record<string, Command> = {
   serve: serveCommand,
+  greylist: greylistCommand,
   policy: policyCommand,
   list: listCommand,
   scan: scanCommand,

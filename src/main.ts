@@ -15,6 +15,8 @@ import { AdminServer } from './admin/server.js';
 import { addCoreRoutes } from './admin/core-routes.js';
 import { addHistoryRoutes } from './admin/history-routes.js';
 import { addLearnRoutes } from './admin/learn-routes.js';
+import { addGreylistRoutes } from './checks/greylist/admin.js';
+import { settleGreylist } from './checks/greylist/message.js';
 import { PolicyWatcher } from './policy/watcher.js';
 
 export interface ServeOptions {
@@ -46,7 +48,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const store = await openStore(compiled, log, metrics);
   const pipeline = new Pipeline(createChecks({ store, log, metrics }), metrics);
   const relay = new Relay(compiled);
-  const front = new SmtpFront({ policy: () => holder.get(), pipeline, relay, store, log, metrics });
+  const front = new SmtpFront({
+    policy: () => holder.get(),
+    pipeline,
+    relay,
+    store,
+    log,
+    metrics,
+    settleVerdict: (verdict, tx) => settleGreylist(verdict, tx, metrics),
+  });
   holder.onChange((p) => {
     relay.applyPolicy(p);
     front.applyPolicy(p);
@@ -62,6 +72,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
   const admin = new AdminServer(() => holder.get().policy.admin.password, log);
   addCoreRoutes(admin, { metrics, policy: holder, relay, listening: () => front.front.server.listening });
+  addGreylistRoutes(admin, { store, policy: () => holder.get() });
   addHistoryRoutes(admin, { store });
   addLearnRoutes(admin, { policy: () => holder.get(), store, pipeline, log, maxBody: compiled.policy.limits.max_message_size });
   let adminAddress: AddressInfo | null = null;

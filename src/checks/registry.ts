@@ -4,6 +4,8 @@ import type { Store } from '../stores/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { accessCheckModule } from './access/index.js';
+import { ratelimitCheckModule } from './ratelimit/index.js';
+import { greylistCheckModule } from './greylist/index.js';
 import { headersCheckModule } from './headers/index.js';
 import { contentCheckModule } from './content/index.js';
 import { dnsblCheckModule } from './dnsbl/index.js';
@@ -37,6 +39,9 @@ export interface CheckModule {
 
 export const CHECK_MODULES: readonly CheckModule[] = [
   accessCheckModule,
+  // Rate limits before greylisting: a flood is refused before it writes greylist entries.
+  ratelimitCheckModule,
+  greylistCheckModule,
   // Local work first (headers, content rules), then the checks that wait on DNS.
   headersCheckModule,
   contentCheckModule,

@@ -20,11 +20,15 @@ export interface Verdict {
   reason: string;
 }
 
-/** Thresholds → action. Order: reject ≥ greylist ≥ rewrite_subject ≥ add_header. */
-export function actionForScore(score: number, policy: CompiledPolicy): Action {
+/**
+ * Thresholds → action. Order: reject ≥ greylist ≥ rewrite_subject ≥ add_header.
+ * `greylist: false` skips the greylist band: what a greylisted message earns once its
+ * retry came after the delay.
+ */
+export function actionForScore(score: number, policy: CompiledPolicy, options: { greylist?: boolean } = {}): Action {
   const a = policy.policy.actions;
   if (score >= a.reject) return 'reject';
-  if (a.greylist !== null && score >= a.greylist) return 'greylist';
+  if (options.greylist !== false && a.greylist !== null && score >= a.greylist) return 'greylist';
   if (a.rewrite_subject !== null && score >= a.rewrite_subject) return 'rewrite_subject';
   if (score >= a.add_header) return 'add_header';
   return 'accept';

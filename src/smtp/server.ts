@@ -29,6 +29,8 @@ export interface SmtpDeps {
   store: Store;
   log: Logger;
   metrics: Metrics;
+  /** A last word on the verdict that needs shared state (score-band greylisting); `scan` has none. */
+  settleVerdict?: (verdict: Verdict, tx: TransactionContext) => Promise<Verdict>;
 }
 
 /** What we know about one connection between its transactions. */
@@ -260,7 +262,11 @@ export class SmtpFront {
     if (!policy.isLocalDomain(rcpt.domain)) this.refuse(state, 'rcpt', Replies.relayDenied(), 'relay');
     tx.currentRcpt = rcpt.address;
     const force = await this.deps.pipeline.run('rcpt', tx);
-    if (force) this.refuse(state, 'rcpt', force.reply, force.check);
+    if (force) {
+      // The refusal answers this recipient only: it must not decide the message to the others.
+      tx.forced.splice(tx.forced.indexOf(force), 1);
+      this.refuse(state, 'rcpt', force.reply, force.check);
+    }
     const verified = await this.verifyRecipient(rcpt.address, policy);
     if (verified) this.refuse(state, 'rcpt', verified, 'unknown_recipient');
     tx.envelope.rcpts.push(rcpt.address);
@@ -329,6 +335,7 @@ export class SmtpFront {
       release();
       this.deps.metrics.scanLatency.observe((performance.now() - scanStart) / 1000);
     }
+    if (this.deps.settleVerdict) verdict = await this.deps.settleVerdict(verdict, tx);
     const base = { score: verdict.score, symbols: verdict.hits, verdict };
     if (isBlocking(verdict.action) && verdict.reply) {
       summary(verdict.action, verdict.reply, { ...base, reason: verdict.reason });

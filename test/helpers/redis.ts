@@ -16,6 +16,8 @@ const run = promisify(execFile);
 export interface RunningRedis {
   url: string;
   port: number;
+  /** The server process (to pause it with SIGSTOP in a test). */
+  pid: number;
   /** Kill the server and remove its directory. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -82,7 +84,7 @@ async function kill(s: Spawned): Promise<void> {
 export async function startRedis(options: { port?: number } = {}): Promise<RunningRedis> {
   const s = await spawnRedis(() => [], options.port);
   let stopped: Promise<void> | null = null;
-  return { url: `redis://127.0.0.1:${s.port}`, port: s.port, stop: () => (stopped ??= kill(s)) };
+  return { url: `redis://127.0.0.1:${s.port}`, port: s.port, pid: s.child.pid ?? 0, stop: () => (stopped ??= kill(s)) };
 }
 
 /** Three masters, no replicas, slots spread by redis-cli --cluster create. */

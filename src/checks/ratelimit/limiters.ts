@@ -1,0 +1,87 @@
+import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { RateLimiterBackend } from '../../stores/types.js';
+import type { CompiledPolicy } from '../../policy/compiled.js';
+import type { RateRule } from './schema.js';
+
+type Limiter = RateLimiterAbstract | BurstyRateLimiter;
+
+export interface RuleLimiter {
+  rule: RateRule;
+  limiter: Limiter;
+}
+
+/**
+ * Stands in for Redis when a command fails (rate-limiter-flexible's insurance limiter), so
+ * limits keep working per machine while Redis is away; every use is reported.
+ */
+class InsuranceLimiter extends RateLimiterMemory {
+  constructor(
+    options: ConstructorParameters<typeof RateLimiterMemory>[0],
+    private readonly onUse: () => void,
+  ) {
+    super(options);
+  }
+
+  override consume(...args: Parameters<RateLimiterMemory['consume']>): Promise<RateLimiterRes> {
+    this.onUse();
+    return super.consume(...args);
+  }
+}
+
+/**
+ * The limiters for the rules in force, rebuilt only when the rules change (a reload that
+ * touched other files keeps them, and with them the in-memory counts).
+ */
+export class RuleLimiters {
+  private version = '';
+  private rulesText = '';
+  private limiters: RuleLimiter[] = [];
+
+  constructor(
+    private readonly backend: RateLimiterBackend,
+    private readonly onInsurance: () => void,
+  ) {}
+
+  for(policy: CompiledPolicy): readonly RuleLimiter[] {
+    if (policy.version === this.version) return this.limiters;
+    this.version = policy.version;
+    const text = JSON.stringify(policy.policy.ratelimit.rules);
+    if (text !== this.rulesText) {
+      this.rulesText = text;
+      this.limiters = policy.policy.ratelimit.rules.map((rule) => ({ rule, limiter: this.build(rule) }));
+    }
+    return this.limiters;
+  }
+
+  private build(rule: RateRule): Limiter {
+    const main = this.make(rule.name, rule.rate, rule.window);
+    if (rule.burst === 0) return main;
+    return new BurstyRateLimiter(main, this.make(`${rule.name}:burst`, rule.burst, rule.burst_window ?? rule.window * 10));
+  }
+
+  private make(name: string, points: number, duration: number): RateLimiterAbstract {
+    if (this.backend.kind === 'memory') return new RateLimiterMemory({ keyPrefix: `rl:${name}`, points, duration });
+    const options = { keyPrefix: `${this.backend.prefix}${name}`, points, duration };
+    return new RateLimiterRedis({
+      ...options,
+      storeClient: this.backend.client,
+      // A Redis that is not connected goes straight to the insurance limiter.
+      rejectIfRedisNotReady: true,
+      insuranceLimiter: new InsuranceLimiter(options, this.onInsurance),
+    });
+  }
+}
+
+/**
+ * Count one event. Returns null when within the limit and the limiter's answer when over it;
+ * any other failure is an Error and is thrown (rate-limiter-flexible rejects with either).
+ */
+export async function consume(limiter: Limiter, key: string): Promise<RateLimiterRes | null> {
+  try {
+    await limiter.consume(key, 1);
+    return null;
+  } catch (err) {
+    if (err instanceof RateLimiterRes) return err;
+    throw err;
+  }
+}
