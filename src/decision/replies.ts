@@ -50,6 +50,9 @@ export const Replies = {
   tooManyConnections: () => reply(421, '4.7.0', 'Too many connections, try again later'),
   tooManyConnectionsFromIp: () => reply(421, '4.7.0', 'Too many connections from your address, try again later'),
   shuttingDown: () => reply(421, '4.3.2', 'Service shutting down, try again later'),
+  /** Content-filter mode: what Postfix logs as the delivery status of a message we dropped. */
+  discarded: (txId: string) => reply(250, '2.7.0', `Ok: discarded by policy, id=${txId}`),
+  filterPeerDenied: () => reply(554, '5.7.1', 'Access denied: this filter only takes mail from its Postfix (smtp.xforward_hosts)'),
   tempfail: (what: string) => reply(451, '4.3.0', `${what} temporarily unavailable, try again later`),
   internalError: () => reply(451, '4.3.0', 'Internal error, try again later'),
   spam: () => reply(550, '5.7.1', 'Message rejected as spam'),

@@ -16,11 +16,17 @@ export interface TransactionSummary {
   reply: string;
   durationMs: number;
   queueId?: string;
+  /** Content-filter mode: Postfix's queue id before us (XFORWARD IDENT). */
+  origQueueId?: string;
   score?: number;
   symbols?: ScoredHit[];
   reason?: string;
   relayed?: boolean;
   verdict?: Verdict;
+  /** What the policy asked for when the mode changed it (after the queue: discard instead of reject). */
+  wouldBe?: string;
+  /** Recipients accepted but not relayed (content-filter mode, after_queue_reject=discard). */
+  droppedRcpts?: string[];
 }
 
 /**
@@ -40,6 +46,7 @@ export interface HistoryEntry {
   score?: number;
   reply: string;
   queueId?: string;
+  origQueueId?: string;
   /** [symbol, factor] pairs as the checks reported them. */
   hits: Array<[string, number]>;
   /** Forced actions: [check, action, dryRun, policy section of the check]. */
@@ -56,12 +63,14 @@ export function recordVerdict(s: TransactionSummary, tx: TransactionContext, sto
       rcpts: s.rcpts,
       size: s.size,
       action: s.action,
-      would_be: s.verdict?.dryRun ? s.verdict.wouldBe : undefined,
+      would_be: wouldBeOf(s),
       score: s.score,
       symbols: s.symbols ? Object.fromEntries(s.symbols.map((h) => [h.name, h.score])) : undefined,
       reason: s.reason,
       reply: s.reply,
       queue_id: s.queueId || undefined,
+      orig_queue_id: s.origQueueId || undefined,
+      dropped_rcpts: s.droppedRcpts?.length ? s.droppedRcpts : undefined,
       duration_ms: s.durationMs,
     },
     'transaction finished',
@@ -77,12 +86,17 @@ export function recordVerdict(s: TransactionSummary, tx: TransactionContext, sto
     rcpts: s.rcpts,
     size: s.size,
     action: s.action,
-    ...(s.verdict?.dryRun ? { wouldBe: s.verdict.wouldBe } : {}),
+    ...(wouldBeOf(s) ? { wouldBe: wouldBeOf(s) } : {}),
     ...(s.score !== undefined ? { score: s.score } : {}),
     reply: s.reply,
     ...(s.queueId ? { queueId: s.queueId } : {}),
+    ...(s.origQueueId ? { origQueueId: s.origQueueId } : {}),
     hits: tx.hits.map((h) => [h.name, h.factor ?? 1]),
     forced: tx.forced.map((f) => (f.section ? [f.check, f.action, f.dryRun, f.section] : [f.check, f.action, f.dryRun])),
   };
   store.historyPush(JSON.stringify(entry), max).catch((err: Error) => tx.log.warn({ event: 'history_error', err: err.message }, 'could not record history'));
+}
+
+function wouldBeOf(s: TransactionSummary): string | undefined {
+  return s.wouldBe ?? (s.verdict?.dryRun ? s.verdict.wouldBe : undefined);
 }

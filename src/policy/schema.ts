@@ -4,6 +4,7 @@ import net from 'node:net';
 import { hostPort, cidr } from './types-common.js';
 import { checkSections } from '../checks/sections.js';
 import { redisUrlProblem } from '../stores/redis/url.js';
+import { modeProblem } from './mode.js';
 
 /**
  * The one schema for all policy. Defaults live here; `policies/` is what the admin edits.
@@ -30,8 +31,11 @@ const relaySchema = z
 
 const recipientVerificationSchema = z
   .strictObject({
-    /** postfix: ask Postfix at RCPT time; list: lists/valid_recipients.txt; none: accept any local recipient. */
-    mode: z.enum(['postfix', 'list', 'none']).default('postfix'),
+    /**
+     * postfix: ask Postfix at RCPT time; list: lists/valid_recipients.txt; none: accept any local
+     * recipient; auto: postfix in mx mode, none in the filter modes (Postfix already checked).
+     */
+    mode: z.enum(['auto', 'postfix', 'list', 'none']).default('auto'),
     /** Seconds a "recipient exists" answer is cached. */
     cache_ttl: z.number().min(0).default(300),
     /** Seconds a "no such user" answer is cached. */
@@ -216,7 +220,11 @@ export const policySchema = z
         message: `rewrite_subject must be at least add_header (${a.add_header}) and below reject (${a.reject})`,
       });
     }
-  }, { when: (payload) => thresholdsReadable(payload.value) });
+  }, { when: (payload) => thresholdsReadable(payload.value) })
+  .superRefine((p, ctx) => {
+    const problem = modeProblem(p);
+    if (problem) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
+  });
 
 /** The threshold cross-check needs reject and add_header as numbers; other errors may exist. */
 function thresholdsReadable(value: unknown): boolean {

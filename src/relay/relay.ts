@@ -14,6 +14,8 @@ export interface Delivery {
   /** The client declared 8-bit content or used SMTPUTF8: pass it on. */
   body8bit: boolean;
   smtputf8: boolean;
+  /** Postfix's queue id before us (content-filter mode), passed on as XFORWARD IDENT. */
+  ident?: string;
 }
 
 export interface DeliveryResult {
@@ -87,7 +89,7 @@ export class Relay {
   }
 
   private async transaction(client: SmtpClient, d: Delivery, policy: CompiledPolicy): Promise<DeliveryResult> {
-    const xforward = policy.policy.relay.xforward ? xforwardCommands(client, d.client) : [];
+    const xforward = policy.policy.relay.xforward ? xforwardCommands(client, d.client, d.ident) : [];
     const mailParams = [`SIZE=${d.message.length}`];
     if (d.body8bit && client.supports('8BITMIME')) mailParams.push('BODY=8BITMIME');
     if (d.smtputf8 && client.supports('SMTPUTF8')) mailParams.push('SMTPUTF8');
@@ -210,7 +212,7 @@ export function passBack(r: DownstreamReply): SmtpReply {
  * XFORWARD commands for the attributes Postfix offers, each line under Postfix's 512-byte
  * limit. IPv6 addresses carry Postfix's "IPV6:" prefix.
  */
-export function xforwardCommands(client: SmtpClient, who: ClientInfo): string[] {
+export function xforwardCommands(client: SmtpClient, who: ClientInfo, ident?: string): string[] {
   if (!client.supports('XFORWARD')) return [];
   const offered = new Set((client.capabilities.get('XFORWARD') ?? '').toUpperCase().split(/\s+/));
   const ip = parseIp(who.ip);
@@ -221,6 +223,8 @@ export function xforwardCommands(client: SmtpClient, who: ClientInfo): string[] 
     ['PORT', String(who.port)],
     ['PROTO', who.proto === 'SMTP' ? 'SMTP' : 'ESMTP'],
     ['HELO', who.helo || '[UNAVAILABLE]'],
+    // Postfix then logs "orig_queue_id=" beside its new queue id: one grep follows the message.
+    ...(ident ? [['IDENT', ident] as [string, string]] : []),
   ];
   const parts = attrs.filter(([k]) => offered.has(k)).map(([k, v]) => `${k}=${xtext(v)}`);
   const lines: string[] = [];

@@ -8,6 +8,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { unmapIpv4 } from '../net/ip.js';
 import { newId } from '../pipeline/transaction.js';
+import { isFilterMode } from '../policy/mode.js';
 
 /**
  * The listening socket in front of smtp-server. It owns what must happen before an SMTP
@@ -78,11 +79,17 @@ export class Front {
         return;
       }
     }
-    if ((this.perIp.get(counted) ?? 0) > limits.max_connections_per_ip && !p.trustedNetworks.has(remoteAddress)) {
+    const xforwardAllowed = p.xforwardHosts.has(remoteAddress);
+    // Behind Postfix every connection comes from Postfix: only it may hand mail over (our
+    // relay target trusts us to relay anywhere), and the per-IP cap would only cap Postfix.
+    const filter = isFilterMode(p.policy);
+    if (filter && !xforwardAllowed) return this.refuse(socket, Replies.filterPeerDenied(), 'not_xforward_host');
+    if (!filter && (this.perIp.get(counted) ?? 0) > limits.max_connections_per_ip && !p.trustedNetworks.has(remoteAddress)) {
       return this.refuse(socket, Replies.tooManyConnectionsFromIp(), 'max_connections_per_ip');
     }
     this.metrics.connections.inc();
     const connection = new BorderConnection(this.smtp, socket, { id: newId(), remoteAddress, remotePort });
+    connection.xforwardAllowed = xforwardAllowed;
     this.smtp.connections.add(connection);
     connection.on('error', (err: Error) => this.log.debug({ event: 'smtp_error', ip: remoteAddress, err: err.message }, 'connection error'));
     connection.init();

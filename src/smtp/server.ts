@@ -21,6 +21,8 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { recordVerdict, type TransactionSummary } from '../observability/history.js';
 import { parseIp, unmapIpv4 } from '../net/ip.js';
+import { checksRelay, isFilterMode, recipientVerification } from '../policy/mode.js';
+import { afterQueueOutcome, commandHandling } from '../decision/after-queue.js';
 
 export interface SmtpDeps {
   policy: () => CompiledPolicy;
@@ -46,6 +48,8 @@ interface ConnectionState {
   refused: SmtpReply | null;
   /** The connect phase waits for XFORWARD (filter modes) and runs at the first MAIL. */
   connectPending: boolean;
+  /** After the queue with after_queue_reject=discard: recipients accepted but not relayed. */
+  droppedRcpts: string[];
   /** The transaction in progress (MAIL … end of DATA). */
   tx: TransactionContext | null;
   txStarted: number;
@@ -94,7 +98,8 @@ export class SmtpFront {
       hideDSN: true,
       // An MX sees many commands per session from clients that never authenticate.
       maxAllowedUnauthenticatedCommands: false,
-      useXForward: pol.smtp.xforward_hosts.length > 0 ? [...pol.smtp.xforward_hosts] : false,
+      // On when any host may send it; which hosts may is decided per connection (CIDRs) in Front.
+      useXForward: pol.smtp.xforward_hosts.length > 0,
       socketTimeout: pol.limits.idle_timeout * 1000,
       closeTimeout: pol.limits.shutdown_grace * 1000,
       logger: false,
@@ -120,27 +125,46 @@ export class SmtpFront {
   /** A reload may change XFORWARD trust and the scan cap; the rest is read per transaction. */
   applyPolicy(p: CompiledPolicy): void {
     const pol = p.policy;
-    this.smtp.options.useXForward = pol.smtp.xforward_hosts.length > 0 ? [...pol.smtp.xforward_hosts] : false;
+    this.smtp.options.useXForward = pol.smtp.xforward_hosts.length > 0;
     this.smtp.options.socketTimeout = pol.limits.idle_timeout * 1000;
     this.scans.setLimit(pol.limits.max_concurrent_scans);
   }
 
   private clientOf(session: SMTPServerSession, state?: ConnectionState): ClientInfo {
     const xf = session.xForward;
-    const fromXforward = xf && xf.size > 0 && typeof xf.get('addr') === 'string';
-    const ip = unmapIpv4(fromXforward ? String(xf.get('addr')).replace(/^ipv6:/i, '') : session.remoteAddress);
-    const rdnsRaw = fromXforward ? xf.get('name') : session.clientHostname;
+    // XFORWARD attributes (from Postfix in the filter modes) describe this transaction's
+    // client; BorderConnection clears them between transactions. smtp-server keys them by
+    // upper-case name, "[UNAVAILABLE]" is false, and ADDR:DEFAULT is the real peer.
+    if (xf && [...xf.keys()].some((k) => k !== 'ADDR:DEFAULT')) {
+      const attr = (k: string): string => {
+        const v = xf.get(k);
+        return typeof v === 'string' ? v : '';
+      };
+      // Mail Postfix picked up locally (sendmail) comes with SOURCE=LOCAL and no ADDR: its
+      // client is Postfix's own host, the peer.
+      const addr = attr('ADDR').replace(/^ipv6:/i, '');
+      const name = attr('NAME');
+      return {
+        ip: unmapIpv4(addr || attr('ADDR:DEFAULT') || session.remoteAddress),
+        port: addr ? Number(xf.get('PORT')) || 0 : 0,
+        // Postfix's name for a client without reverse DNS is "unknown".
+        rdns: name.toLowerCase() === 'unknown' ? '' : name,
+        helo: attr('HELO'),
+        tls: !!session.secure,
+        proto: attr('PROTO').toUpperCase() === 'SMTP' ? 'SMTP' : 'ESMTP',
+        source: addr ? 'xforward' : 'socket',
+      };
+    }
+    const rdnsRaw = session.clientHostname;
     const rdns = typeof rdnsRaw === 'string' && !rdnsRaw.startsWith('[') ? rdnsRaw : '';
-    const helo = fromXforward && typeof xf.get('helo') === 'string' ? String(xf.get('helo')) : session.hostNameAppearsAs || '';
-    const proto = fromXforward && typeof xf.get('proto') === 'string' ? String(xf.get('proto')) : session.transmissionType?.startsWith('ESMTP') ? 'ESMTP' : 'SMTP';
     return {
-      ip,
-      port: fromXforward ? Number(xf.get('port')) || 0 : session.remotePort,
+      ip: unmapIpv4(session.remoteAddress),
+      port: session.remotePort,
       rdns,
-      helo: helo || '',
+      helo: session.hostNameAppearsAs || '',
       tls: !!session.secure,
-      proto: proto.toUpperCase().startsWith('ESMTP') ? 'ESMTP' : 'SMTP',
-      source: fromXforward ? 'xforward' : state?.client.source ?? 'socket',
+      proto: session.transmissionType?.startsWith('ESMTP') ? 'ESMTP' : 'SMTP',
+      source: state?.client.source ?? 'socket',
     };
   }
 
@@ -165,6 +189,7 @@ export class SmtpFront {
     state.hits = ctx.hits;
     state.forced = ctx.forced;
     state.allowlisted = ctx.allowlisted;
+    if (force && this.carried(force, ctx, policy)) return;
     if (force) {
       this.deps.metrics.rejections.inc({ phase: 'connect', reason: force.check });
       state.log.info({ event: 'refused', phase: 'connect', check: force.check, reason: force.reason, reply: formatReply(force.reply) }, 'connection refused');
@@ -206,6 +231,7 @@ export class SmtpFront {
       trusted: this.deps.policy().trustedNetworks.has(client.ip),
       refused: null,
       connectPending: false,
+      droppedRcpts: [],
       tx: null,
       txStarted: 0,
       lastReply: null,
@@ -231,18 +257,29 @@ export class SmtpFront {
     // XFORWARD (content-filter mode) arrives after the connection opened: refresh who it is.
     state.client = this.clientOf(session, state);
     if (state.client.source === 'xforward') state.trusted = policy.trustedNetworks.has(state.client.ip);
+    if (isFilterMode(policy.policy)) {
+      // Postfix reuses its connection to us for mail from other clients, naming each with
+      // XFORWARD: the connect phase belongs to the transaction, not to the connection.
+      state.connectPending = true;
+      state.hits = [];
+      state.forced = [];
+      state.allowlisted = false;
+      state.refused = null;
+      state.trusted = policy.trustedNetworks.has(state.client.ip);
+    }
     if (state.connectPending) await this.runConnectPhase(state, policy);
     const tx = this.contextFor(state, policy);
     tx.envelope.from = normalizeSender(address.address);
     state.tx = tx;
     state.txStarted = performance.now();
     state.lastReply = null;
+    state.droppedRcpts = [];
     if (state.refused) this.refuse(state, 'connect', state.refused, 'connect');
     const size = address.args && typeof address.args.SIZE === 'string' ? Number(address.args.SIZE) : 0;
     if (size > policy.policy.limits.max_message_size) this.refuse(state, 'mail', Replies.messageTooBig(policy.policy.limits.max_message_size), 'size');
     for (const phase of ['helo', 'mail'] as const) {
       const force = await this.deps.pipeline.run(phase, tx);
-      if (force) this.refuse(state, phase, force.reply, force.check);
+      if (force && !this.carried(force, tx, policy)) this.refuse(state, phase, force.reply, force.check);
     }
   }
 
@@ -255,27 +292,53 @@ export class SmtpFront {
     let raw = address.address;
     if (raw.toLowerCase() === 'postmaster' && policy.policy.local_domains[0]) raw = `postmaster@${policy.policy.local_domains[0]}`;
     const rcpt = checkRecipient(raw);
-    if (!rcpt.ok) {
-      if (rcpt.why === 'syntax') this.refuse(state, 'rcpt', Replies.badRecipientSyntax(), 'syntax');
-      this.refuse(state, 'rcpt', Replies.relayDenied(), 'relay');
-    }
-    if (!policy.isLocalDomain(rcpt.domain)) this.refuse(state, 'rcpt', Replies.relayDenied(), 'relay');
-    tx.currentRcpt = rcpt.address;
+    // Only an MX decides relaying. Behind Postfix (filter modes) mail for other domains is
+    // local users' outbound mail, and routing forms were Postfix's to accept or refuse.
+    const relayCheck = checksRelay(policy.policy);
+    let accepted: string;
+    if (rcpt.ok) {
+      if (relayCheck && !policy.isLocalDomain(rcpt.domain)) this.refuse(state, 'rcpt', Replies.relayDenied(), 'relay');
+      accepted = rcpt.address;
+    } else if (rcpt.why === 'syntax') this.refuse(state, 'rcpt', Replies.badRecipientSyntax(), 'syntax');
+    else if (relayCheck) this.refuse(state, 'rcpt', Replies.relayDenied(), 'relay');
+    else accepted = raw;
+    tx.currentRcpt = accepted;
     const force = await this.deps.pipeline.run('rcpt', tx);
     if (force) {
-      // The refusal answers this recipient only: it must not decide the message to the others.
-      tx.forced.splice(tx.forced.indexOf(force), 1);
-      this.refuse(state, 'rcpt', force.reply, force.check);
+      const handling = commandHandling(force, 'rcpt', policy);
+      // The refusal answers this recipient only: it must not decide the message to the others
+      // (after the queue with add_header it stays, so the message is stamped instead).
+      if (handling !== 'carry') tx.forced.splice(tx.forced.indexOf(force), 1);
+      if (handling === 'answer') this.refuse(state, 'rcpt', force.reply, force.check);
+      tx.log.info({ event: 'after_queue', phase: 'rcpt', check: force.check, handling, rcpt: accepted, reason: force.reason }, 'refusal held back: Postfix already accepted this message');
+      if (handling === 'drop_recipient') {
+        state.droppedRcpts.push(accepted);
+        tx.currentRcpt = null;
+        return;
+      }
     }
-    const verified = await this.verifyRecipient(rcpt.address, policy);
+    const verified = await this.verifyRecipient(accepted, policy);
     if (verified) this.refuse(state, 'rcpt', verified, 'unknown_recipient');
-    tx.envelope.rcpts.push(rcpt.address);
+    tx.envelope.rcpts.push(accepted);
     tx.currentRcpt = null;
+  }
+
+  /**
+   * After the queue (content_filter), a refusal at connect, HELO or MAIL would become a
+   * bounce: true when it is held back (kept for the end-of-data verdict, or dropped for a
+   * greylist) instead of answered. See decision/after-queue.ts.
+   */
+  private carried(force: RecordedForce, ctx: TransactionContext, policy: CompiledPolicy): boolean {
+    const handling = commandHandling(force, force.phase, policy);
+    if (handling === 'answer') return false;
+    if (handling === 'ignore') ctx.forced.splice(ctx.forced.indexOf(force), 1);
+    ctx.log.info({ event: 'after_queue', phase: force.phase, check: force.check, handling, reason: force.reason }, 'refusal held back: Postfix already accepted this message');
+    return true;
   }
 
   /** Returns a refusal, or null when the recipient exists. */
   private async verifyRecipient(rcpt: string, policy: CompiledPolicy): Promise<SmtpReply | null> {
-    switch (policy.policy.recipient_verification.mode) {
+    switch (recipientVerification(policy.policy)) {
       case 'none':
         return null;
       case 'list': {
@@ -336,7 +399,24 @@ export class SmtpFront {
       this.deps.metrics.scanLatency.observe((performance.now() - scanStart) / 1000);
     }
     if (this.deps.settleVerdict) verdict = await this.deps.settleVerdict(verdict, tx);
-    const base = { score: verdict.score, symbols: verdict.hits, verdict };
+    // Content-filter mode: Postfix's queue id of this message (XFORWARD IDENT), so one grep
+    // finds it before and after us.
+    const ident = session.xForward?.get('IDENT');
+    const origQueueId = typeof ident === 'string' ? ident : undefined;
+    const base: Partial<TransactionSummary> = { score: verdict.score, symbols: verdict.hits, verdict, origQueueId, droppedRcpts: state.droppedRcpts };
+    // After the queue a refusal would become a bounce: smtp.after_queue_reject decides instead.
+    const afterQueue = afterQueueOutcome(verdict, tx.policy, tx.id);
+    if (afterQueue.kind === 'discard' || tx.envelope.rcpts.length === 0) {
+      const r = Replies.discarded(tx.id);
+      const reason = afterQueue.kind === 'discard' ? verdict.reason : 'every recipient refused';
+      summary('discard', r, { ...base, reason, wouldBe: 'reject' });
+      this.deps.metrics.rejections.inc({ phase: 'data', reason: afterQueue.kind === 'discard' ? verdict.forcedBy ?? 'score' : 'recipients' });
+      return `${r.enhanced} ${r.text}`;
+    }
+    if (afterQueue.kind === 'deliver') {
+      verdict = afterQueue.verdict;
+      Object.assign(base, { verdict, wouldBe: afterQueue.wouldBe, reason: `after queue: ${verdict.reason}` } satisfies Partial<TransactionSummary>);
+    }
     if (isBlocking(verdict.action) && verdict.reply) {
       summary(verdict.action, verdict.reply, { ...base, reason: verdict.reason });
       this.deps.metrics.rejections.inc({ phase: 'data', reason: verdict.forcedBy ?? 'score' });
@@ -355,6 +435,7 @@ export class SmtpFront {
         client: tx.client,
         body8bit: !!args && args.BODY === '8BITMIME',
         smtputf8: !!args && !!args.SMTPUTF8,
+        ...(origQueueId ? { ident: origQueueId } : {}),
       },
       tx.policy,
     );
