@@ -39,13 +39,19 @@ interface Spawned {
   dir: string;
 }
 
-async function spawnRedis(args: (port: number, dir: string) => string[], fixedPort?: number): Promise<Spawned> {
+async function spawnRedis(args: (port: number, dir: string) => string[], fixedPort?: number, sentinelConfig?: string): Promise<Spawned> {
   let lastError: Error | null = null;
   // A port that was free a moment ago can be taken by another test run: try a few.
   for (let attempt = 0; attempt < (fixedPort ? 1 : 4); attempt++) {
     const port = fixedPort ?? (await freePort());
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bp-redis-'));
-    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--logfile', path.join(dir, 'redis.log'), ...args(port, dir)], {
+    // A Sentinel rewrites its config file, so it needs one of its own to start from.
+    const lead: string[] = [];
+    if (sentinelConfig !== undefined) {
+      fs.writeFileSync(path.join(dir, 'sentinel.conf'), sentinelConfig);
+      lead.push(path.join(dir, 'sentinel.conf'), '--sentinel');
+    }
+    const child = spawn('redis-server', [...lead, '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--logfile', path.join(dir, 'redis.log'), ...args(port, dir)], {
       stdio: 'ignore',
     });
     alive.add(child);
@@ -123,5 +129,23 @@ export async function startRedisCluster(): Promise<RunningRedisCluster> {
     url: `redis+cluster://${nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}`,
     ports: nodes.map((n) => n.port),
     stop: () => (stopped ??= stopAll()),
+  };
+}
+
+/** A master and one Sentinel watching it (quorum 1), as redis+sentinel://…/mymaster. */
+export async function startRedisSentinel(): Promise<RunningRedisCluster> {
+  const master = await startRedis();
+  let sentinel: Spawned;
+  try {
+    sentinel = await spawnRedis(() => [], undefined, `sentinel monitor mymaster 127.0.0.1 ${master.port} 1\n`);
+  } catch (err) {
+    await master.stop();
+    throw err;
+  }
+  let stopped: Promise<void> | null = null;
+  return {
+    url: `redis+sentinel://127.0.0.1:${sentinel.port}/mymaster`,
+    ports: [master.port, sentinel.port],
+    stop: () => (stopped ??= Promise.all([kill(sentinel), master.stop()]).then(() => undefined)),
   };
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { RedisStore } from '../../src/stores/redis/redis-store.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { Metrics } from '../../src/observability/metrics.js';
-import { startRedis, startRedisCluster, type RunningRedis, type RunningRedisCluster } from '../helpers/redis.js';
+import { startRedis, startRedisCluster, startRedisSentinel, type RunningRedis, type RunningRedisCluster } from '../helpers/redis.js';
 import { storeContract } from './contract.js';
 
 let standalone: RunningRedis;
@@ -100,5 +100,22 @@ describe('redis store specifics', () => {
 
   it('refuses a prefix with hash-tag braces', () => {
     assert.throws(() => new RedisStore({ url: standalone.url, prefix: 'a{b}', commandTimeout: 250, log: silentLogger(), metrics: null }), /may not contain/);
+  });
+});
+
+describe('redis store through Sentinel', () => {
+  it('finds the master and greylists atomically', async () => {
+    const sentinel = await startRedisSentinel();
+    const s = new RedisStore({ url: sentinel.url, prefix: 'sen:', commandTimeout: 1000, log: silentLogger(), metrics: null });
+    try {
+      await s.ready();
+      const o = { delay: 300, retryWindow: 60, passTtl: 60, autoAllowAfter: 0, autoAllowTtl: 60 };
+      const states = await Promise.all(Array.from({ length: 50 }, () => s.greylistCheck('203.0.113.0/24', 'sentinel|race', o)));
+      assert.equal(states.filter((r) => r.state === 'new').length, 1);
+      assert.equal((await s.greylistList('sentinel', 10)).length, 1);
+    } finally {
+      await s.close();
+      await sentinel.stop();
+    }
   });
 });

@@ -42,11 +42,12 @@ export function normalizeSender(sender: string): string {
 export function messageKey(sender: string, rcpts: readonly string[], message: ParsedMessage | null): GreylistKey {
   const h = crypto.createHash('sha256');
   h.update(sender.toLowerCase()).update('\0');
-  for (const r of [...rcpts].map((r) => r.toLowerCase()).sort()) h.update(r).update('\0');
+  const sorted = rcpts.map((r) => r.toLowerCase()).sort();
+  for (const r of sorted) h.update(r).update('\0');
   const messageId = message?.header('message-id')[0]?.trim();
   if (messageId) h.update('id:').update(messageId);
   else if (message) h.update('body:').update(bodyOf(message.raw));
-  const shown = rcpts.length > 1 ? `${rcpts[0]},+${rcpts.length - 1}` : rcpts[0] ?? '';
+  const shown = sorted.length > 1 ? `${sorted[0]},+${sorted.length - 1}` : sorted[0] ?? '';
   return { group: `msg:${h.digest('hex').slice(0, 24)}`, id: `${sender || '<>'}|${shown}` };
 }
 

@@ -33,7 +33,7 @@ class InsuranceLimiter extends RateLimiterMemory {
  * touched other files keeps them, and with them the in-memory counts).
  */
 export class RuleLimiters {
-  private version = '';
+  private rules: readonly RateRule[] | null = null;
   private rulesText = '';
   private limiters: RuleLimiter[] = [];
 
@@ -43,12 +43,14 @@ export class RuleLimiters {
   ) {}
 
   for(policy: CompiledPolicy): readonly RuleLimiter[] {
-    if (policy.version === this.version) return this.limiters;
-    this.version = policy.version;
-    const text = JSON.stringify(policy.policy.ratelimit.rules);
+    // A compiled policy is frozen: the same rules array means nothing changed.
+    const rules = policy.policy.ratelimit.rules;
+    if (rules === this.rules) return this.limiters;
+    this.rules = rules;
+    const text = JSON.stringify(rules);
     if (text !== this.rulesText) {
       this.rulesText = text;
-      this.limiters = policy.policy.ratelimit.rules.map((rule) => ({ rule, limiter: this.build(rule) }));
+      this.limiters = rules.map((rule) => ({ rule, limiter: this.build(rule) }));
     }
     return this.limiters;
   }
