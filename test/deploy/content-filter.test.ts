@@ -31,7 +31,12 @@ describe('content_filter mode against a real Postfix (docs/postfix.md recipe)', 
         'server.yaml': placeRecipe(recipe, { reinject }).serverYaml,
         'lists/deny_ips.txt': '127.0.0.66\n',
         'lists/deny_senders.txt': 'spammer@origin.test\n',
+        'lists/deny_recipients.txt': 'other@example.com\n',
+        // Greylisting is on (as in an MX policy) but has no say after the queue.
+        'checks/greylist.yaml': 'enabled: true\ndelay: 60\nretry_window: 3600\n',
       },
+      // 127.0.0.55 plays an Internet client: only Postfix's own address is ours.
+      set: { 'smtp.trusted_networks': '127.0.0.1' },
     });
     const placed = placeRecipe(recipe, { filter: bp.port, reinject });
     assert.match(placed.main.content_filter ?? '', new RegExp(`^borderpatrol:\\[127\\.0\\.0\\.1\\]:${bp.port}$`));
@@ -67,6 +72,9 @@ describe('content_filter mode against a real Postfix (docs/postfix.md recipe)', 
     assert.match(log, new RegExp(`${entry.queueId}: client=localhost\\[127\\.0\\.0\\.1\\], orig_queue_id=${r.queueId}, orig_client=\\S*\\[127\\.0\\.0\\.55\\]`));
     assert.equal(countOf(log, new RegExp(`${r.queueId}: to=<user@example\\.com>, relay=127\\.0\\.0\\.1\\[127\\.0\\.0\\.1\\]:${bp.port}`)), 1);
     assert.match(log, new RegExp(`${entry.queueId}: to=<user@example\\.com>, relay=virtual`));
+    // Greylisting saw the real client (its triplet is recorded) but did not defer the message.
+    const triplets = await bp.store.greylistList('127.0.0', 10);
+    assert.ok(triplets.some((t) => t.key.includes('sender@origin.test')), JSON.stringify(triplets));
   });
 
   test('a deny-listed sender is discarded: 250 to Postfix, no bounce, no delivery, one log entry', async () => {
@@ -99,6 +107,17 @@ describe('content_filter mode against a real Postfix (docs/postfix.md recipe)', 
     const okEntry = await waitForHistory(bp.store, (e) => e.origQueueId === ok.queueId);
     assert.equal(okEntry.action, 'accept');
     assert.equal(okEntry.ip, '127.0.0.55');
+  });
+
+  test('a refused recipient is dropped, the others still get the message', async () => {
+    const r = await send(pf.port, { id: 'cf-two', to: 'user@example.com,other@example.com', localAddress: '127.0.0.55' });
+    assert.equal(r.code, 0, r.out);
+    const entry = await waitForHistory(bp.store, (e) => e.origQueueId === r.queueId);
+    assert.equal(entry.action, 'accept');
+    assert.deepEqual(entry.rcpts, ['user@example.com']);
+    await waitForMessage(pf, 'user', 'cf-two');
+    await waitForLog(() => pf.log(), new RegExp(`${r.queueId}: to=<other@example\\.com>, relay=127[^\\n]*status=sent`));
+    assert.ok(!(await pf.messages('other')).some((m) => m.includes('<cf-two@origin.test>')));
   });
 
   test('after_queue_reject: add_header delivers a reject, flagged, instead of discarding it', async () => {
