@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Override } from '../policy/load.js';
 import { splitHostPort } from '../policy/types-common.js';
@@ -63,7 +64,8 @@ export function flagOverrides(values: Record<string, unknown>): Override[] {
   const redis = str('redis');
   if (redis !== undefined) out.push({ key: 'store.redis', value: redis });
   const dataDir = str('data-dir');
-  if (dataDir) out.push({ key: 'store.data_dir', value: dataDir });
+  // Paths in policy files are relative to the policies directory; on the command line, to here.
+  if (dataDir) out.push({ key: 'store.data_dir', value: path.resolve(dataDir) });
   if (values['dry-run'] === true) out.push({ key: 'dry_run', value: 'true' });
   return out;
 }

@@ -139,3 +139,18 @@ describe('score-band greylisting', () => {
     assert.deepEqual(v.reply, { code: 451, enhanced: '4.3.0', text: 'Policy check temporarily unavailable, try again later' });
   });
 });
+
+describe('score-band greylisting in dry-run', () => {
+  it('stamps what it would have done and defers nothing', async () => {
+    const store = new MemoryStore();
+    const tx = context(store, { actions: { greylist: 10, reject: 15, add_header: 6 }, symbols: { ALLOWLIST_IP: { score: 12 } }, greylist: { dry_run: true } });
+    tx.message = message({ 'Message-ID': '<d@x>' }, 'body');
+    tx.hits.push({ name: 'ALLOWLIST_IP', check: 'access_ip' });
+    const v = await settleGreylist(decide(tx.hits, tx.forced, tx.policy), tx, null);
+    assert.equal(v.action, 'add_header');
+    assert.equal(v.wouldBe, 'greylist');
+    assert.equal(v.dryRun, true);
+    assert.equal(v.reply, null);
+    assert.equal((await store.greylistList('', 10)).length, 0);
+  });
+});

@@ -16,6 +16,10 @@ import { messageKey } from './keys.js';
 export async function settleGreylist(verdict: Verdict, ctx: TransactionContext, metrics: Metrics | null): Promise<Verdict> {
   if (verdict.action !== 'greylist' || verdict.forcedBy !== null) return verdict;
   const g = ctx.policy.policy.greylist;
+  if (g.dry_run) {
+    ctx.log.info({ event: 'dry_run', check: 'greylist_message', would: 'greylist', score: verdict.score }, 'dry-run: check would have acted');
+    return { ...retried(verdict, ctx, 'greylist dry-run: would have deferred the message'), wouldBe: 'greylist', dryRun: true };
+  }
   const key = messageKey(ctx.envelope.from, ctx.envelope.rcpts, ctx.message);
   let timer: NodeJS.Timeout | undefined;
   try {
