@@ -32,11 +32,39 @@ export function decodeEntities(s: string): string {
   });
 }
 
+const SKIPPED_ELEMENT = /<(script|style|head)\b/iy;
+const CLOSING: Readonly<Record<string, RegExp>> = { script: /<\/script\s*>/gi, style: /<\/style\s*>/gi, head: /<\/head\s*>/gi };
+
+/** One pass with indexOf: tags become spaces; comments, scripts, styles and the head vanish. */
 export function htmlToText(html: string): string {
   if (!html) return '';
-  const stripped = html
-    .replace(/<!--[\s\S]*?-->/g, ' ')
-    .replace(/<(script|style|head)\b[^>]*>[\s\S]*?<\/\1\s*>/gi, ' ')
-    .replace(/<[^>]*>/g, ' ');
-  return decodeEntities(stripped).replace(/[ \t\r\n\f\v]+/g, ' ').trim();
+  const out: string[] = [];
+  const len = html.length;
+  let i = 0;
+  while (i < len) {
+    const lt = html.indexOf('<', i);
+    if (lt < 0) {
+      out.push(html.slice(i));
+      break;
+    }
+    if (lt > i) out.push(html.slice(i, lt));
+    out.push(' ');
+    if (html.startsWith('<!--', lt)) {
+      const end = html.indexOf('-->', lt + 4);
+      i = end < 0 ? len : end + 3;
+      continue;
+    }
+    SKIPPED_ELEMENT.lastIndex = lt;
+    const skipped = SKIPPED_ELEMENT.exec(html)?.[1]?.toLowerCase();
+    const closing = skipped ? CLOSING[skipped] : undefined;
+    if (closing) {
+      closing.lastIndex = lt;
+      const m = closing.exec(html);
+      i = m ? m.index + m[0].length : len;
+      continue;
+    }
+    const gt = html.indexOf('>', lt + 1);
+    i = gt < 0 ? len : gt + 1;
+  }
+  return decodeEntities(out.join('')).replace(/\s+/g, ' ').trim();
 }

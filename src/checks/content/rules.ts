@@ -80,7 +80,17 @@ function patternRule(rule: ContentRule): CompiledRule {
 export function uppercaseShare(s: string): { letters: number; ratio: number } {
   let letters = 0;
   let upper = 0;
-  for (const ch of s) {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // ASCII without allocating; other scripts through their case mappings.
+    if (c < 128) {
+      if (c >= 65 && c <= 90) {
+        letters++;
+        upper++;
+      } else if (c >= 97 && c <= 122) letters++;
+      continue;
+    }
+    const ch = s[i] as string;
     const lo = ch.toLowerCase();
     const up = ch.toUpperCase();
     if (lo === up) continue;
