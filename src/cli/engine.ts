@@ -31,7 +31,8 @@ export async function openEngine(options: { policiesDir: string; overrides: read
     if (err instanceof PolicyError) throw new UsageError(`the policy is not valid:\n${err.message}`);
     throw err;
   }
-  const store = await openStore(policy, log, null);
+  // A tool without its data is useless: fail when Redis is not there, unlike the server.
+  const store = await openStore(policy, log, null, { requireReady: true });
   const pipeline = new Pipeline(createChecks({ store, log, metrics: null }));
   return { policy, store, pipeline, log, close: () => store.close() };
 }

@@ -19,6 +19,9 @@ learning it as the other class moves it. Progress goes to stderr.
   --redis URL         learn into the Redis store a server uses
   --data-dir DIR      learn into the embedded store in DIR
   --set KEY=VALUE     override any policy key by its dotted path (repeatable)
+
+A running server with the embedded store keeps its own copy in memory and writes it to
+the data dir on exit: train it with --server (or rspamc), not with --data-dir.
 `;
 
 /** Learns one message somewhere: the local store, or a server over HTTP. */
