@@ -1,4 +1,5 @@
 import { decodeEntities } from './html-text.js';
+import type { ParsedMessage } from './parsed-message.js';
 
 /**
  * URLs in message text and HTML: what URL rules and domain blocklists look at. Attribute
@@ -40,4 +41,16 @@ export function hostOf(url: string): string {
   }
   host = host.replace(/:\d*$/, '').replace(/\.+$/, '').toLowerCase();
   return /^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/.test(host) || /[^\x00-\x7f]/.test(host) ? host : '';
+}
+
+const hostsOf = new WeakMap<ParsedMessage, string[]>();
+
+/** The distinct hosts of a message's URLs, in order (computed once per message). */
+export function urlHosts(msg: ParsedMessage): readonly string[] {
+  let hosts = hostsOf.get(msg);
+  if (!hosts) {
+    hosts = [...new Set(msg.urls.map(hostOf).filter(Boolean))];
+    hostsOf.set(msg, hosts);
+  }
+  return hosts;
 }

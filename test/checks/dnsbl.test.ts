@@ -130,3 +130,11 @@ test('a zone symbol without a score is a load error', async () => {
     /checks\/dnsbl\.yaml:3:13: symbol "NOT_SCORED" has no score in symbols.yaml/,
   );
 });
+
+test('clients in trusted networks are not looked up', async () => {
+  const s = await scanner('', { 'smtp.trusted_networks': '127.0.0.2' });
+  const before = dns.queries.length;
+  const r = await s.scan(message(), { ip: '127.0.0.2' });
+  assert.deepEqual(listed(r.symbols), []);
+  assert.equal(dns.queries.slice(before).filter((q) => q.name.endsWith('.bl.test')).length, 0);
+});

@@ -38,18 +38,26 @@ test('duplicated fields and a malformed Message-ID', async () => {
   assert.ok(!('DUPLICATE_DATE' in r.symbols));
 });
 
-test('dates: unreadable, in the future, in the past — judged against the newest Received', async () => {
+test('dates: unreadable, in the future, in the past — judged against the Received hops', async () => {
   const hour = 3_600_000;
   const fmt = (t: number) => new Date(t).toUTCString().replace('GMT', '+0000');
   const bad = await scanner.scan(message({ headers: ['Date: the day after tomorrow'] }));
   assert.ok('INVALID_DATE' in bad.symbols);
   const future = await scanner.scan(message({ headers: [`Date: ${fmt(Date.now() + 5 * hour)}`] }));
   assert.ok('DATE_IN_FUTURE' in future.symbols);
-  const past = await scanner.scan(message({ headers: [`Date: ${fmt(Date.now() - 72 * hour)}`] }));
+  const past = await scanner.scan(message({ headers: [`Received: from a.sender.test by relay.sender.test; ${fmt(Date.now())}`, `Date: ${fmt(Date.now() - 72 * hour)}`] }));
   assert.ok('DATE_IN_PAST' in past.symbols);
-  // A message from 2003 whose newest hop received it in 2003 is judged as of 2003.
+  // Without Received fields, nothing tells when an old message travelled: not judged as old.
+  assert.ok(!('DATE_IN_PAST' in (await scanner.scan(message({ headers: [`Date: ${fmt(Date.now() - 72 * hour)}`] }))).symbols));
+  // A message from 2003 whose hops handled it in 2003, fetched days later, is judged as of 2003.
   const archived = await scanner.scan(
-    message({ headers: ['Received: from a.sender.test by mx.example.com; Tue, 4 Mar 2003 10:05:00 +0000', 'Date: Tue, 4 Mar 2003 10:00:00 +0000'] }),
+    message({
+      headers: [
+        'Received: from pop.sender.test by localhost with fetchmail; Sat, 8 Mar 2003 10:00:00 +0000',
+        'Received: from a.sender.test by mx.example.com; Tue, 4 Mar 2003 10:05:00 +0000',
+        'Date: Tue, 4 Mar 2003 10:00:00 +0000',
+      ],
+    }),
   );
   assert.ok(!('DATE_IN_PAST' in archived.symbols) && !('DATE_IN_FUTURE' in archived.symbols), JSON.stringify(archived.symbols));
 });

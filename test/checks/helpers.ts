@@ -82,14 +82,15 @@ export interface Scanned {
 export class Scanner {
   readonly store = new MemoryStore();
   private readonly pipeline: Pipeline;
+  private readonly log = silentLogger();
 
   constructor(readonly policy: CompiledPolicy) {
-    this.pipeline = new Pipeline(createChecks({ store: this.store, log: silentLogger(), metrics: null }));
+    this.pipeline = new Pipeline(createChecks({ store: this.store, log: this.log, metrics: null }));
   }
 
   async scan(raw: string | Buffer, client: Client = {}): Promise<Scanned> {
     const verdict = await scanMessage(
-      { policy: this.policy, store: this.store, pipeline: this.pipeline, log: silentLogger() },
+      { policy: this.policy, store: this.store, pipeline: this.pipeline, log: this.log },
       Buffer.isBuffer(raw) ? raw : Buffer.from(raw),
       { ip: client.ip ?? '127.0.0.2', helo: client.helo ?? 'mail.sender.test', from: client.from ?? 'alice@sender.test', rcpts: client.rcpts ?? ['bob@example.com'] },
     );

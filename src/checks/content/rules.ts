@@ -2,7 +2,7 @@ import type { SymbolHit } from '../types.js';
 import type { TransactionContext } from '../../pipeline/context.js';
 import type { ParsedMessage } from '../../scoring/parsed-message.js';
 import { fromMailboxes } from '../../scoring/mailboxes.js';
-import { hostOf } from '../../scoring/urls.js';
+import { urlHosts } from '../../scoring/urls.js';
 import { AddressSet, DomainSet } from '../../policy/lists.js';
 import type { ContentRule, PatternType } from './schema.js';
 
@@ -16,8 +16,6 @@ export type CompiledRule = (ctx: TransactionContext, msg: ParsedMessage, maxChar
 
 type Extract = (ctx: TransactionContext, msg: ParsedMessage, maxChars: number) => readonly string[];
 
-const uniqueHosts = (msg: ParsedMessage) => [...new Set(msg.urls.map(hostOf).filter(Boolean))];
-
 const EXTRACT: Readonly<Record<Exclude<PatternType, 'header'>, Extract>> = {
   subject: (_c, m) => m.header('subject'),
   from: (_c, m) => m.header('from'),
@@ -30,7 +28,7 @@ const EXTRACT: Readonly<Record<Exclude<PatternType, 'header'>, Extract>> = {
   text: (_c, m, max) => [m.text.slice(0, max)],
   html: (_c, m, max) => [m.html.slice(0, max)],
   url: (_c, m) => m.urls,
-  url_host: (_c, m) => uniqueHosts(m),
+  url_host: (_c, m) => urlHosts(m),
   attachment_name: (_c, m) => m.parts.filter((p) => p.filename).map((p) => p.filename),
   mime_type: (_c, m) => m.parts.map((p) => p.contentType),
 };

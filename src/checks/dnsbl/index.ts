@@ -6,7 +6,7 @@ import type { CompiledPolicy } from '../../policy/compiled.js';
 import type { ParsedMessage } from '../../scoring/parsed-message.js';
 import { dnsFor, isNegativeAnswer, type DnsClient } from '../../net/dns.js';
 import { orgDomain } from '../../net/org-domain.js';
-import { hostOf } from '../../scoring/urls.js';
+import { urlHosts } from '../../scoring/urls.js';
 import { isPrivateAddress, reversedIp } from './names.js';
 import { dnsblPolicySymbols, type DnsblZone } from './schema.js';
 import net from 'node:net';
@@ -61,10 +61,9 @@ async function query(dns: DnsClient, name: string, zone: ZoneAnswers, what: stri
 /** Registered domains of the message's URLs, ours left out, in order of appearance. */
 function urlDomains(msg: ParsedMessage, max: number, policy: CompiledPolicy): string[] {
   const out = new Set<string>();
-  for (const url of msg.urls) {
+  for (const host of urlHosts(msg)) {
     if (out.size >= max) break;
-    const host = hostOf(url);
-    if (!host || net.isIP(host) !== 0) continue;
+    if (net.isIP(host) !== 0) continue;
     const domain = orgDomain(host);
     if (domain.includes('.') && !policy.isLocalDomain(domain)) out.add(domain);
   }
@@ -76,7 +75,8 @@ async function lookupAll(ctx: TransactionContext): Promise<Outcome> {
   const dns = dnsFor(ctx.policy);
   const lookups: Array<Promise<Answer>> = [];
   const ip = ctx.client.ip;
-  const rev = ip && !(o.skip_private && isPrivateAddress(ip)) ? reversedIp(ip) : null;
+  // Our own networks (smtp.trusted_networks) are not judged by public lists.
+  const rev = ip && !ctx.trusted && !(o.skip_private && isPrivateAddress(ip)) ? reversedIp(ip) : null;
   if (rev) {
     for (const zone of o.ip_zones) {
       if (rev.family === 4 || zone.ipv6) lookups.push(query(dns, `${rev.name}.${zone.zone}`, zone, ip, ctx));

@@ -7,7 +7,7 @@ import type { ParsedMessage } from '../../scoring/parsed-message.js';
 import { fromMailboxes, type Mailbox } from '../../scoring/mailboxes.js';
 import { domainOfAddress, orgDomain } from '../../net/org-domain.js';
 import { HELO_SYMBOLS, heloHits } from './helo.js';
-import { RECEIVED_SYMBOLS, receivedAt, receivedHits } from './received.js';
+import { RECEIVED_SYMBOLS, parseChain, receivedHits, receivedSpan, type Hop } from './received.js';
 
 /**
  * Header sanity (RFC 5322 required fields, dates, Message-ID), forged-looking Received
@@ -61,16 +61,19 @@ function fieldCountHits(msg: ParsedMessage): SymbolHit[] {
   return hits;
 }
 
-function dateHits(msg: ParsedMessage, ctx: TransactionContext): SymbolHit[] {
+function dateHits(msg: ParsedMessage, hops: readonly Hop[], ctx: TransactionContext): SymbolHit[] {
   const value = msg.header('date')[0];
   if (value === undefined) return [];
   const date = Date.parse(value);
   if (Number.isNaN(date)) return [{ name: 'INVALID_DATE', detail: value.slice(0, 80) }];
   const o = ctx.policy.policy.headers;
-  const reference = receivedAt(msg.header('received')) ?? Date.now();
-  const hours = (date - reference) / 3_600_000;
-  if (hours > o.date_future_hours) return [{ name: 'DATE_IN_FUTURE', detail: `${Math.round(hours)} h after receipt` }];
-  if (-hours > o.date_past_hours) return [{ name: 'DATE_IN_PAST', detail: `${Math.round(-hours)} h before receipt` }];
+  const span = receivedSpan(hops);
+  const ahead = (date - (span?.last ?? Date.now())) / 3_600_000;
+  if (ahead > o.date_future_hours) return [{ name: 'DATE_IN_FUTURE', detail: `${Math.round(ahead)} h after the last hop` }];
+  // Without Received fields nothing tells when the message travelled (stored mail being
+  // rescanned looks the same as a fresh one), so only a date in the future counts.
+  const behind = span ? (span.first - date) / 3_600_000 : 0;
+  if (behind > o.date_past_hours) return [{ name: 'DATE_IN_PAST', detail: `${Math.round(behind)} h before the first hop` }];
   return [];
 }
 
@@ -154,10 +157,12 @@ export const headersCheckModule: CheckModule = {
         const msg = ctx.message;
         if (!msg) return NO_HITS;
         const o = ctx.policy.policy.headers;
+        const received = msg.header('received');
+        const hops = parseChain(received, o.max_received);
         const hits = [
           ...fieldCountHits(msg),
-          ...dateHits(msg, ctx),
-          ...receivedHits(msg.header('received'), { ourHostname: ctx.policy.policy.hostname, isInternal: internalHost(ctx.policy), skewHours: o.received_skew_hours, maxReceived: o.max_received }),
+          ...dateHits(msg, hops, ctx),
+          ...receivedHits(received, hops, { ourHostname: ctx.policy.policy.hostname, isInternal: internalHost(ctx.policy), skewHours: o.received_skew_hours, maxReceived: o.max_received }),
         ];
         if (!(ctx.trusted && o.skip_trusted)) hits.push(...senderHits(msg, ctx));
         return hits.length > 0 ? { hits } : NO_HITS;

@@ -32,16 +32,20 @@ export interface ReceivedOptions {
   maxReceived: number;
 }
 
+/** The hops of a Received chain, newest first, at most twice max_received of them. */
+export function parseChain(values: readonly string[], maxReceived: number): Hop[] {
+  return values.slice(0, maxReceived * 2).map(parseHop);
+}
+
 /**
  * Signs of a forged Received chain (newest hop first): fields without a readable date or
  * with impossible address literals, an older hop dated well after the hop that received
  * from it, a hop claiming to be this server below a foreign hop (a genuine pass through
  * us can only be on top), and more hops than mail ever needs.
  */
-export function receivedHits(values: readonly string[], o: ReceivedOptions): SymbolHit[] {
+export function receivedHits(values: readonly string[], hops: readonly Hop[], o: ReceivedOptions): SymbolHit[] {
   const hits: SymbolHit[] = [];
   if (values.length > o.maxReceived) hits.push({ name: 'RCVD_TOO_MANY', detail: `${values.length} Received fields` });
-  const hops = values.slice(0, o.maxReceived * 2).map(parseHop);
   const bad = hops.findIndex((h) => Number.isNaN(h.time) || h.badLiteral);
   if (bad >= 0) hits.push({ name: 'RCVD_BAD_SYNTAX', detail: (values[bad] ?? '').slice(0, 120) });
   const skew = o.skewHours * 3_600_000;
@@ -61,11 +65,19 @@ export function receivedHits(values: readonly string[], o: ReceivedOptions): Sym
   return hits;
 }
 
-/** When the message reached the newest hop: what its Date is judged against. */
-export function receivedAt(values: readonly string[]): number | null {
-  for (const v of values.slice(0, 3)) {
-    const t = parseHop(v).time;
-    if (!Number.isNaN(t)) return t;
+/**
+ * When the first and the last hop handled the message (oldest and newest readable
+ * Received dates). A Date is judged against these: written well before the first hop saw
+ * the message, or after the last one did. A message fetched days later (fetchmail,
+ * rescans) is still judged by when it travelled.
+ */
+export function receivedSpan(hops: readonly Hop[]): { first: number; last: number } | null {
+  let first = Infinity;
+  let last = -Infinity;
+  for (const h of hops) {
+    if (Number.isNaN(h.time)) continue;
+    first = Math.min(first, h.time);
+    last = Math.max(last, h.time);
   }
-  return null;
+  return first === Infinity ? null : { first, last };
 }

@@ -2,16 +2,16 @@ import { z } from 'zod';
 import { checkBase } from '../../policy/types-common.js';
 
 /**
- * Header sanity and HELO checks. Dates are judged against the time the message was
- * received (its newest Received field, else now), so a rescanned old message is judged as
- * it was when it arrived.
+ * Header sanity and HELO checks. Dates are judged against the Received dates (the first
+ * and the last hop; now when there are none), so a rescanned old message is judged as it
+ * was when it travelled.
  */
 export const headersSchema = z
   .strictObject({
     ...checkBase,
-    /** Hours a Date may lie after the time of receipt before DATE_IN_FUTURE. */
+    /** Hours a Date may lie after the last hop's Received date before DATE_IN_FUTURE. */
     date_future_hours: z.number().positive().default(2),
-    /** Hours a Date may lie before the time of receipt before DATE_IN_PAST. */
+    /** Hours a Date may lie before the first hop's Received date before DATE_IN_PAST. */
     date_past_hours: z.number().positive().default(24),
     /** Hours an older hop may be dated after the hop that received from it (RCVD_TIME_TRAVEL). */
     received_skew_hours: z.number().positive().default(24),
