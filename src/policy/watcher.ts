@@ -41,7 +41,7 @@ export class PolicyWatcher {
     options: WatcherOptions = {},
   ) {
     this.debounceMs = options.debounceMs ?? 200;
-    this.pollMs = options.pollMs ?? 1000;
+    this.pollMs = options.pollMs ?? 500;
   }
 
   async start(): Promise<void> {

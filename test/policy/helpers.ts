@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import { readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -28,12 +29,35 @@ const CLI = path.resolve('src/cli.ts');
 // By file URL, so the CLI also runs with another working directory (relative paths in output).
 const TSX = pathToFileURL(path.resolve('node_modules/tsx/dist/loader.mjs')).href;
 
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * The built CLI (dist/cli.js, what `npm test` builds first) when it is newer than every
+ * source file, else the sources through tsx: the same program, started twice as fast.
+ */
+const CLI_ARGS: readonly string[] = (() => {
+  const dist = path.resolve('dist/cli.js');
+  try {
+    if (statSync(dist).mtimeMs >= newestMtime(path.resolve('src'))) return [dist];
+  } catch {
+    // Not built: run the sources.
+  }
+  return ['--import', TSX, CLI];
+})();
+
 /** Run the real command line (through tsx, as `node dist/cli.js` would run the built one). */
 export function cli(args: string[], options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', TSX, CLI, ...args],
+      [...CLI_ARGS, ...args],
       { cwd: options.cwd ?? process.cwd(), env: { ...process.env, ...options.env }, timeout: options.timeoutMs ?? 60_000 },
       (err, stdout, stderr) => {
         const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
