@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what the test suite needs when it is missing, then run it.
-# Debian packages: postfix (and its smtp-source/smtp-sink), redis-server, swaks, openssl, rspamd (for rspamc).
+# Debian packages: postfix (and its smtp-source/smtp-sink), redis-server, swaks, openssl, rspamd (for rspamc), chromium.
 # npm packages: npm ci.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,8 @@ have redis-server || need+=(redis-server)
 have redis-cli || need+=(redis-tools)
 have swaks || need+=(swaks)
 have openssl || need+=(openssl)
+# The history page is tested in a real headless browser (playwright-core drives Debian's chromium).
+have /usr/bin/chromium || need+=(chromium)
 # rspamc (Debian ships it in the rspamd package): the learn endpoints are tested with the real client.
 have rspamc || need+=(rspamd)
 for extra in ${BORDERPATROL_TEST_PACKAGES:-}; do need+=("$extra"); done

@@ -5,6 +5,7 @@ import { learnCommand } from './cli/learn.js';
 import { policyCommand } from './cli/policy.js';
 import { listCommand } from './cli/list.js';
 import { greylistCommand } from './cli/greylist.js';
+import { statsCommand } from './cli/stats.js';
 import { UsageError } from './cli/common.js';
 
 type Command = (args: string[]) => Promise<number>;
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, Command> = {
   list: listCommand,
   scan: scanCommand,
   learn: learnCommand,
+  stats: statsCommand,
 };
 
 const HELP = `Usage: borderpatrol <command> [options]

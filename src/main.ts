@@ -14,6 +14,8 @@ import type { Store } from './stores/types.js';
 import { AdminServer } from './admin/server.js';
 import { addCoreRoutes } from './admin/core-routes.js';
 import { addHistoryRoutes } from './admin/history-routes.js';
+import { addHistoryView } from './admin/history-view.js';
+import { addStatsRoutes } from './admin/stats-routes.js';
 import { addLearnRoutes } from './admin/learn-routes.js';
 import { addGreylistRoutes } from './checks/greylist/admin.js';
 import { settleGreylist } from './checks/greylist/message.js';
@@ -74,6 +76,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   addCoreRoutes(admin, { metrics, policy: holder, relay, listening: () => front.front.server.listening });
   addGreylistRoutes(admin, { store, policy: () => holder.get() });
   addHistoryRoutes(admin, { store });
+  addHistoryView(admin, { store });
+  addStatsRoutes(admin, { store, historySize: () => holder.get().policy.history.size });
   addLearnRoutes(admin, { policy: () => holder.get(), store, pipeline, log, maxBody: compiled.policy.limits.max_message_size });
   let adminAddress: AddressInfo | null = null;
   if (compiled.policy.admin.enabled) {

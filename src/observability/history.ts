@@ -27,6 +27,8 @@ export interface TransactionSummary {
   wouldBe?: string;
   /** Recipients accepted but not relayed (content-filter mode, after_queue_reject=discard). */
   droppedRcpts?: string[];
+  /** Why it was refused, as a key (the rejections metric's reason label): a check, `score`, `relay`… */
+  refusal?: string;
 }
 
 /**
@@ -47,6 +49,8 @@ export interface HistoryEntry {
   reply: string;
   queueId?: string;
   origQueueId?: string;
+  /** Refusal reason key (see TransactionSummary.refusal), for `stats`. */
+  refusal?: string;
   /** [symbol, factor] pairs as the checks reported them. */
   hits: Array<[string, number]>;
   /** Forced actions: [check, action, dryRun, policy section of the check]. */
@@ -67,6 +71,7 @@ export function recordVerdict(s: TransactionSummary, tx: TransactionContext, sto
       score: s.score,
       symbols: s.symbols ? Object.fromEntries(s.symbols.map((h) => [h.name, h.score])) : undefined,
       reason: s.reason,
+      refusal: s.refusal || undefined,
       reply: s.reply,
       queue_id: s.queueId || undefined,
       orig_queue_id: s.origQueueId || undefined,
@@ -91,6 +96,7 @@ export function recordVerdict(s: TransactionSummary, tx: TransactionContext, sto
     reply: s.reply,
     ...(s.queueId ? { queueId: s.queueId } : {}),
     ...(s.origQueueId ? { origQueueId: s.origQueueId } : {}),
+    ...(s.refusal ? { refusal: s.refusal } : {}),
     hits: tx.hits.map((h) => [h.name, h.factor ?? 1]),
     forced: tx.forced.map((f) => (f.section ? [f.check, f.action, f.dryRun, f.section] : [f.check, f.action, f.dryRun])),
   };

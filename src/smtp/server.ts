@@ -55,6 +55,8 @@ interface ConnectionState {
   txStarted: number;
   /** The last refusal in the current transaction, for its summary line. */
   lastReply: SmtpReply | null;
+  /** Its reason key (the rejections metric's label), for the summary and `stats`. */
+  lastRefusal: string;
   inData: boolean;
   abort: AbortController;
 }
@@ -235,6 +237,7 @@ export class SmtpFront {
       tx: null,
       txStarted: 0,
       lastReply: null,
+      lastRefusal: '',
       inData: false,
       abort: new AbortController(),
     };
@@ -245,6 +248,7 @@ export class SmtpFront {
 
   private refuse(state: ConnectionState, phase: string, r: SmtpReply, reason: string): never {
     state.lastReply = r;
+    state.lastRefusal = reason;
     this.deps.metrics.rejections.inc({ phase, reason });
     (state.tx?.log ?? state.log).info({ event: 'refused', phase, reason, reply: formatReply(r) }, 'command refused');
     throw new SmtpReplyError(r);
@@ -273,6 +277,7 @@ export class SmtpFront {
     state.tx = tx;
     state.txStarted = performance.now();
     state.lastReply = null;
+    state.lastRefusal = '';
     state.droppedRcpts = [];
     if (state.refused) this.refuse(state, 'connect', state.refused, 'connect');
     const size = address.args && typeof address.args.SIZE === 'string' ? Number(address.args.SIZE) : 0;
@@ -374,7 +379,7 @@ export class SmtpFront {
     const summary = (action: string, r: SmtpReply, extra: Partial<TransactionSummary> = {}): void =>
       this.summarize(state, tx, { action, reply: formatReply(r), size: msg.size, ...extra });
     const refuse = (r: SmtpReply, reason: string): never => {
-      summary('reject', r, { reason });
+      summary('reject', r, { reason, refusal: reason });
       this.deps.metrics.rejections.inc({ phase: 'data', reason });
       throw new SmtpReplyError(r);
     };
@@ -409,8 +414,9 @@ export class SmtpFront {
     if (afterQueue.kind === 'discard' || tx.envelope.rcpts.length === 0) {
       const r = Replies.discarded(tx.id);
       const reason = afterQueue.kind === 'discard' ? verdict.reason : 'every recipient refused';
-      summary('discard', r, { ...base, reason, wouldBe: 'reject' });
-      this.deps.metrics.rejections.inc({ phase: 'data', reason: afterQueue.kind === 'discard' ? verdict.forcedBy ?? 'score' : 'recipients' });
+      const refusal = afterQueue.kind === 'discard' ? verdict.forcedBy ?? 'score' : 'recipients';
+      summary('discard', r, { ...base, reason, refusal, wouldBe: 'reject' });
+      this.deps.metrics.rejections.inc({ phase: 'data', reason: refusal });
       return `${r.enhanced} ${r.text}`;
     }
     if (afterQueue.kind === 'deliver') {
@@ -418,8 +424,9 @@ export class SmtpFront {
       Object.assign(base, { verdict, wouldBe: afterQueue.wouldBe, reason: `after queue: ${verdict.reason}` } satisfies Partial<TransactionSummary>);
     }
     if (isBlocking(verdict.action) && verdict.reply) {
-      summary(verdict.action, verdict.reply, { ...base, reason: verdict.reason });
-      this.deps.metrics.rejections.inc({ phase: 'data', reason: verdict.forcedBy ?? 'score' });
+      const refusal = verdict.forcedBy ?? 'score';
+      summary(verdict.action, verdict.reply, { ...base, reason: verdict.reason, refusal });
+      this.deps.metrics.rejections.inc({ phase: 'data', reason: refusal });
       throw new SmtpReplyError(verdict.reply);
     }
     const headers = [receivedHeader(tx, session, tx.policy), ...spamHeaders(verdict, tx.policy)];
@@ -450,7 +457,12 @@ export class SmtpFront {
     const tx = state.tx;
     if (!tx || state.inData) return;
     const r = state.lastReply;
-    this.summarize(state, tx, { action: r ? (r.code >= 500 ? 'reject' : 'tempfail') : 'abandoned', reply: r ? formatReply(r) : '', size: 0 });
+    this.summarize(state, tx, {
+      action: r ? (r.code >= 500 ? 'reject' : 'tempfail') : 'abandoned',
+      reply: r ? formatReply(r) : '',
+      size: 0,
+      ...(r ? { refusal: state.lastRefusal } : {}),
+    });
     state.tx = null;
   }
 
