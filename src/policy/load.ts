@@ -266,7 +266,9 @@ function zodProblems(error: z.ZodError, sources: SourceMap, fallback: string): P
       continue;
     }
     const key = displayPath(sources.relativePath(issue.path));
-    out.push(problemAt(sources.lookup(issue.path), fallback, issueMessage(issue, key)));
+    // A bad record key (a symbol's name) is pointed at where the name stands.
+    const pos = issue.code === 'invalid_key' ? sources.lookupKey(issue.path) : sources.lookup(issue.path);
+    out.push(problemAt(pos, fallback, issueMessage(issue, key)));
   }
   return out;
 }
@@ -307,7 +309,7 @@ function symbolProblemsDespite(error: z.ZodError, raw: Record<string, unknown>, 
   const retry = policySchema.safeParse(partial);
   if (!retry.success) return [];
   const declaresSymbols = CHECK_MODULES.some((m) => m.policySymbols && dropped.has(m.name));
-  return symbolProblems(retry.data, sources, fallback, !declaresSymbols).filter((p) => !p.message.startsWith('symbol "'));
+  return symbolProblems(retry.data, sources, fallback, !declaresSymbols);
 }
 
 export interface LoadedPolicy {
