@@ -164,7 +164,9 @@ class Collector {
     for (const { key, line } of lines) {
       const colon = line.indexOf(':');
       if (colon < 0 || !key) continue;
-      const raw = utf8IfValid(line.slice(colon + 1)).replace(/\r?\n/g, '').trim();
+      let raw = utf8IfValid(line.slice(colon + 1));
+      if (raw.includes('\n')) raw = raw.replace(/\r?\n/g, '');
+      raw = raw.trim();
       let value = raw;
       if (raw.includes('=?')) {
         try {
