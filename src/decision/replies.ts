@@ -38,6 +38,9 @@ export const Replies = {
   relayDenied: () => reply(554, '5.7.1', 'Relay access denied'),
   badSenderSyntax: () => reply(553, '5.1.7', 'Sender address rejected: invalid address'),
   badRecipientSyntax: () => reply(553, '5.1.3', 'Recipient address rejected: invalid address'),
+  /** RFC 6531: a non-ASCII address needs SMTPUTF8 on MAIL; bytes that are not UTF-8 are never an address. */
+  addressNeedsSmtputf8: () => reply(553, '5.6.7', 'Non-ASCII address requires SMTPUTF8 on MAIL FROM'),
+  addressNotUtf8: () => reply(553, '5.6.7', 'Address is not valid UTF-8'),
   unknownRecipient: (addr: string) => reply(550, '5.1.1', `<${addr}>: Recipient address rejected: User unknown`),
   tooManyRecipients: () => reply(452, '4.5.3', 'Too many recipients'),
   messageTooBig: (limit: number) => reply(552, '5.3.4', `Message size exceeds fixed limit of ${limit} bytes`),

@@ -71,8 +71,19 @@ const limitsSchema = z
     max_header_size: z.number().int().positive().default(1_048_576),
     max_clients: z.number().int().positive().default(1000),
     max_connections_per_ip: z.number().int().positive().default(20),
-    /** Seconds a client may stay silent before the connection is closed. */
+    /**
+     * Seconds a client may stay silent before the connection is closed; also the time one
+     * command line may take from its first byte to its end (so one byte a second is no way
+     * to hold a connection open, like Postfix's smtpd_per_record_deadline).
+     */
     idle_timeout: z.number().positive().default(300),
+    /**
+     * Bytes per second a message must keep arriving at once DATA has run for idle_timeout
+     * (Postfix's smtpd_min_data_rate). 0 turns the check off.
+     */
+    min_data_rate: z.number().int().min(0).default(500),
+    /** NOOP, RSET, VRFY, HELP and ETRN commands between two MAIL commands before 421 (Postfix's smtpd_junk_command_limit). */
+    max_junk_commands: z.number().int().positive().default(100),
     /** Seconds to wait for transactions in flight on shutdown. */
     shutdown_grace: z.number().positive().default(30),
     /** MIME nesting beyond this is not parsed further (and scores MIME_TOO_DEEP). */
@@ -143,6 +154,13 @@ const smtpSchema = z
     bare_newline: z.enum(['reject', 'normalize']).default('reject'),
     /** Banner text after the hostname. */
     banner: z.string().default('Borderpatrol'),
+    /**
+     * Milliseconds the greeting is held back; a client that talks before it (a bot that
+     * does not wait for the server) is refused with 421. auto: 100 in mx mode, 0 in
+     * content_filter and proxy_filter modes, where the client is Postfix.
+     */
+    // Numbers given as text (--set smtp.greet_delay=0) are read as numbers.
+    greet_delay: z.union([z.literal('auto'), z.coerce.number().int().min(0).max(30_000)]).default('auto'),
     /** Trusted networks (e.g. Postfix in content-filter mode) may send XFORWARD. */
     xforward_hosts: z.array(cidr).default([]),
     /** Networks treated as our own (skip greylisting and rate limits). */

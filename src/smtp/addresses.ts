@@ -30,3 +30,15 @@ export function normalizeSender(address: string): string {
   const domain = domainToASCII(address.slice(at + 1).replace(/\.$/, '')) || address.slice(at + 1);
   return `${address.slice(0, at)}@${domain.toLowerCase()}`;
 }
+
+/**
+ * What is wrong with an address's characters, if anything. smtp-server decodes command
+ * lines as UTF-8, so bytes that were not UTF-8 arrive as U+FFFD; an address with non-ASCII
+ * characters is only allowed when the client declared SMTPUTF8 (RFC 6531), and Postfix
+ * would otherwise refuse it at the relay, after the client had sent the whole message.
+ */
+export function addressEncodingProblem(address: string, smtputf8: boolean): 'not_utf8' | 'needs_smtputf8' | null {
+  if (address.includes('\uFFFD')) return 'not_utf8';
+  if (!smtputf8 && /[^\x00-\x7f]/.test(address)) return 'needs_smtputf8';
+  return null;
+}

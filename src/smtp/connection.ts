@@ -1,6 +1,34 @@
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+import type { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
+import type { Policy } from '../policy/schema.js';
 
 const ENHANCED_PREFIX = /^[245]\.\d{1,3}\.\d{1,3} /;
+
+/** Commands that move no mail forward (Postfix's "junk" commands). */
+const JUNK_COMMANDS = new Set(['NOOP', 'RSET', 'VRFY', 'HELP', 'ETRN', 'EXPN']);
+
+/** How patient the server is with one client; the front sets it from policy before init(). */
+export interface ConnectionPacing {
+  /** ms the greeting is held back; a client that talks first is refused (an early-talker test). */
+  greetDelay: number;
+  /** ms one command line may take from its first byte to its line end. */
+  lineDeadline: number;
+  /** Bytes/s a message must arrive at once DATA has run for lineDeadline; 0 = no check. */
+  minDataRate: number;
+  /** Junk commands allowed between two MAIL commands. */
+  maxJunkCommands: number;
+}
+
+export function connectionPacing(p: Policy): ConnectionPacing {
+  const greet = p.smtp.greet_delay;
+  return {
+    // Behind Postfix the client is Postfix, which always waits for the greeting.
+    greetDelay: greet === 'auto' ? (p.mode === 'mx' ? 100 : 0) : greet,
+    lineDeadline: p.limits.idle_timeout * 1000,
+    minDataRate: p.limits.min_data_rate,
+    maxJunkCommands: p.limits.max_junk_commands,
+  };
+}
 
 /**
  * smtp-server either hides ENHANCEDSTATUSCODES or prefixes every reply with a code of its
@@ -45,7 +73,81 @@ export class BorderConnection extends SMTPConnection {
   }
 
   override send(code: number, data?: string | string[] | null, context?: string | false): void {
+    // smtp-server's early-talker refusal: tell the front, which logs and counts it.
+    if (code === 421 && !this._ready && typeof data === 'string' && data.endsWith(' You talk too soon')) this.emit('early_talker');
     if (typeof data === 'string' && ENHANCED_PREFIX.test(data)) return super.send(code, data, false);
     return super.send(code, data, context);
+  }
+
+  pacing: ConnectionPacing = { greetDelay: 100, lineDeadline: 300_000, minDataRate: 500, maxJunkCommands: 100 };
+
+  /**
+   * smtp-server holds every greeting back a hard-coded 100 ms to catch clients that talk
+   * first; the wait comes from policy instead (smtp.greet_delay).
+   */
+  override init(): void {
+    this._setListeners(() => {
+      setTimeout(() => this.connectionReady(), this.pacing.greetDelay).unref();
+    });
+  }
+
+  private junkCommands = 0;
+
+  override _onCommand(command: Buffer, callback?: () => void): void {
+    const name = command.subarray(0, 5).toString('latin1').trim().toUpperCase();
+    if (name === 'MAIL' || name.startsWith('MAIL ')) this.junkCommands = 0;
+    else if (JUNK_COMMANDS.has(name) && ++this.junkCommands > this.pacing.maxJunkCommands) {
+      this.emit('too_many_junk_commands');
+      // The parser is left waiting: the 421 closes the connection.
+      return this.send(421, '4.7.0 Error: too many NOOP, RSET or VRFY commands, closing connection');
+    }
+    super._onCommand(command, callback);
+  }
+
+  /**
+   * smtp-server's idle timeout restarts with every byte, so a client sending one byte a
+   * second would hold a connection (and a transaction) forever. Every parser it creates
+   * (a new one after STARTTLS) is watched here as bytes arrive: a command line must be
+   * complete within lineDeadline of its first byte, and a message must keep arriving at
+   * minDataRate once DATA has run for lineDeadline.
+   */
+  override _createParser(): SMTPStream {
+    const parser = super._createParser();
+    const write = parser.write.bind(parser) as (chunk: Buffer, ...rest: unknown[]) => boolean;
+    let lineStarted = 0;
+    let dataStarted = 0;
+    let dataBytes = 0;
+    let tooSlow = false;
+    const replacement = (chunk: Buffer, ...rest: unknown[]): boolean => {
+      if (tooSlow) return true;
+      const now = performance.now();
+      const { lineDeadline, minDataRate } = this.pacing;
+      let late = false;
+      if (parser._dataMode) {
+        lineStarted = 0;
+        if (!dataStarted) {
+          dataStarted = now;
+          dataBytes = 0;
+        }
+        dataBytes += chunk.length;
+        late = minDataRate > 0 && now - dataStarted > lineDeadline + (dataBytes / minDataRate) * 1000;
+      } else {
+        dataStarted = 0;
+        const lf = chunk.lastIndexOf(0x0a);
+        if (lf < 0) {
+          lineStarted ||= now;
+          late = now - lineStarted > lineDeadline;
+        } else lineStarted = lf === chunk.length - 1 ? 0 : now;
+      }
+      if (late) {
+        tooSlow = true;
+        this.emit('too_slow', parser._dataMode ? 'data' : 'command');
+        this.send(421, '4.4.2 Error: timeout exceeded, data arrives too slowly, closing connection');
+        return true;
+      }
+      return write(chunk, ...rest);
+    };
+    parser.write = replacement as SMTPStream['write'];
+    return parser;
   }
 }

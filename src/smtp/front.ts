@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type { SMTPServer } from 'smtp-server';
-import { BorderConnection } from './connection.js';
+import { BorderConnection, connectionPacing } from './connection.js';
 import { readProxyHeader } from './proxy-protocol.js';
 import { formatReply, Replies, type SmtpReply } from '../decision/replies.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
@@ -90,8 +90,15 @@ export class Front {
     this.metrics.connections.inc();
     const connection = new BorderConnection(this.smtp, socket, { id: newId(), remoteAddress, remotePort });
     connection.xforwardAllowed = xforwardAllowed;
+    connection.pacing = connectionPacing(p.policy);
     this.smtp.connections.add(connection);
     connection.on('error', (err: Error) => this.log.debug({ event: 'smtp_error', ip: remoteAddress, err: err.message }, 'connection error'));
+    connection.on('early_talker', () => {
+      this.metrics.connectionsRefused.inc({ reason: 'early_talker' });
+      this.log.info({ event: 'early_talker', conn: connection.id, ip: remoteAddress }, 'client talked before the greeting: 421');
+    });
+    connection.on('too_slow', (phase: string) => this.log.info({ event: 'too_slow', conn: connection.id, ip: remoteAddress, phase }, 'client sends too slowly: 421'));
+    connection.on('too_many_junk_commands', () => this.log.info({ event: 'junk_commands', conn: connection.id, ip: remoteAddress }, 'too many NOOP/RSET/VRFY commands: 421'));
     connection.init();
     socket.resume();
   }

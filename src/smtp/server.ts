@@ -2,7 +2,7 @@ import dns from 'node:dns';
 import fs from 'node:fs';
 import { SMTPServer, type SMTPServerSession, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerOptions } from 'smtp-server';
 import { Front } from './front.js';
-import { checkRecipient, normalizeSender } from './addresses.js';
+import { addressEncodingProblem, checkRecipient, normalizeSender } from './addresses.js';
 import { readMessage, normalizeLineEnds } from './message-reader.js';
 import { Replies, SmtpReplyError, formatReply, type SmtpReply } from '../decision/replies.js';
 import { spamHeaders } from '../decision/spam-headers.js';
@@ -282,6 +282,8 @@ export class SmtpFront {
     if (state.refused) this.refuse(state, 'connect', state.refused, 'connect');
     const size = address.args && typeof address.args.SIZE === 'string' ? Number(address.args.SIZE) : 0;
     if (size > policy.policy.limits.max_message_size) this.refuse(state, 'mail', Replies.messageTooBig(policy.policy.limits.max_message_size), 'size');
+    const encoding = addressEncodingProblem(address.address, !!address.args && !!address.args.SMTPUTF8);
+    if (encoding) this.refuse(state, 'mail', encoding === 'not_utf8' ? Replies.addressNotUtf8() : Replies.addressNeedsSmtputf8(), encoding);
     for (const phase of ['helo', 'mail'] as const) {
       const force = await this.deps.pipeline.run(phase, tx);
       if (force && !this.carried(force, tx, policy)) this.refuse(state, phase, force.reply, force.check);
@@ -295,6 +297,9 @@ export class SmtpFront {
     const policy = tx.policy;
     if (session.envelope.rcptTo.length >= policy.policy.limits.max_recipients) this.refuse(state, 'rcpt', Replies.tooManyRecipients(), 'max_recipients');
     let raw = address.address;
+    const mailArgs = session.envelope.mailFrom ? session.envelope.mailFrom.args : false;
+    const encoding = addressEncodingProblem(raw, !!mailArgs && !!mailArgs.SMTPUTF8);
+    if (encoding) this.refuse(state, 'rcpt', encoding === 'not_utf8' ? Replies.addressNotUtf8() : Replies.addressNeedsSmtputf8(), encoding);
     if (raw.toLowerCase() === 'postmaster' && policy.policy.local_domains[0]) raw = `postmaster@${policy.policy.local_domains[0]}`;
     const rcpt = checkRecipient(raw);
     // Only an MX decides relaying. Behind Postfix (filter modes) mail for other domains is

@@ -1,0 +1,377 @@
+/**
+ * `npm run bench`: throughput, latency, CPU and memory of Borderpatrol next to the limit
+ * (smtp-source straight into smtp-sink), a bare smtp-server + nodemailer relay, and
+ * Postfix relaying by itself. Everything runs on loopback, on free ports, bounded in
+ * messages and in time. Writes bench/results.json and prints a table.
+ *
+ *   --quick          one run per figure, fewer messages, no Postfix row (about 2 minutes)
+ *   --runs N         runs per figure (default 3; the median is reported)
+ *   --corpus DIR     labelled corpus with train/ham and train/spam for the Bayes row
+ *   --workers LIST   also run the default policy with these worker counts (e.g. 1,2)
+ *   --only NAMES     targets to run (direct, bare, postfix, none, default, full)
+ *   --out FILE       results file (default bench/results.json)
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { startRedis } from '../test/helpers/redis.js';
+import { checkSections } from '../src/checks/sections.js';
+import { makeMessage, wireForm, writeTrainingSet } from './lib/messages.js';
+import { cpuMs, peakRssMb, resetPeak } from './lib/procs.js';
+import { runSmtpSource } from './lib/smtp-source.js';
+import { runTiming } from './lib/timing-client.js';
+import { idleConnections, concurrentTransactions } from './lib/memory-load.js';
+import { RedisCounter } from './lib/redis-counter.js';
+import { startNxDns } from './lib/nx-dns.js';
+import { median, percentile, round, table } from './lib/stats.js';
+import { REPO, directTarget, startBare, prepareBorderpatrol, startBorderpatrolTarget, startPostfixRelay, startSink, type BorderpatrolSetup, type Target } from './lib/targets.js';
+
+const run = promisify(execFile);
+
+const { values: opts } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    runs: { type: 'string' },
+    corpus: { type: 'string' },
+    workers: { type: 'string' },
+    only: { type: 'string' },
+    out: { type: 'string', default: path.join(REPO, 'bench', 'results.json') },
+  },
+});
+const quick = opts.quick === true;
+const runs = Number(opts.runs ?? (quick ? 1 : 3));
+const only = opts.only ? new Set(opts.only.split(',')) : null;
+const wanted = (name: string) => !only || only.has(name) || only.has(name.replace(/^bp-/, ''));
+
+interface Workload {
+  name: string;
+  size: number;
+  sessions: number;
+  keep: boolean;
+  messages: number;
+  timing: number;
+}
+
+const scale = quick ? 0.25 : 1;
+const WORKLOADS: Workload[] = [
+  { name: '10k -s 1', size: 10_240, sessions: 1, keep: false, messages: 40, timing: 30 },
+  { name: '10k -s 20', size: 10_240, sessions: 20, keep: false, messages: 800, timing: 400 },
+  { name: '10k -s 200', size: 10_240, sessions: 200, keep: false, messages: 4000, timing: 2000 },
+  { name: '10k -d -s 20', size: 10_240, sessions: 20, keep: true, messages: 6000, timing: 3000 },
+  { name: '100k -s 20', size: 102_400, sessions: 20, keep: false, messages: 600, timing: 300 },
+].map((w) => ({ ...w, messages: Math.max(w.sessions, Math.round(w.messages * scale)), timing: Math.max(w.sessions, Math.round(w.timing * scale)) }));
+
+const DEADLINE_MS = 60_000;
+
+function progress(line: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+}
+
+interface Sample {
+  rate: number;
+  ok: boolean;
+  error: string;
+  cpuMsPerMsg: number;
+  peakMb: number;
+  redisPerMsg: number;
+}
+
+interface Row {
+  target: string;
+  workload: string;
+  messagesPerSecond: number;
+  ratioToLimit: number;
+  txP50Ms: number;
+  txP99Ms: number;
+  addedP50Ms: number;
+  addedP99Ms: number;
+  greetP50Ms: number;
+  cpuMsPerMessage: number;
+  peakRssMb: number;
+  redisCommandsPerMessage: number;
+  runs: number;
+  failedRuns: string[];
+}
+
+async function trainBayes(setup: { policiesDir: string; overrides: Array<{ key: string; value: string }> }, workDir: string): Promise<string> {
+  const corpus = opts.corpus ?? path.join(REPO, '..', 'shared', 'corpus');
+  let ham: string[];
+  let spam: string[];
+  let note: string;
+  const listDir = (d: string) => fs.readdirSync(d).sort().map((f) => path.join(d, f));
+  if (fs.existsSync(path.join(corpus, 'train', 'ham')) && fs.existsSync(path.join(corpus, 'train', 'spam'))) {
+    ham = listDir(path.join(corpus, 'train', 'ham'));
+    spam = listDir(path.join(corpus, 'train', 'spam'));
+    if (quick) {
+      ham = ham.slice(0, 300);
+      spam = spam.slice(0, 300);
+    }
+    note = `trained on ${ham.length} ham + ${spam.length} spam from ${path.relative(REPO, corpus) || corpus}`;
+  } else {
+    const set = writeTrainingSet(path.join(workDir, 'train'), 250);
+    ham = listDir(set.ham);
+    spam = listDir(set.spam);
+    note = `no corpus at ${corpus}: trained on a generated set of 250 ham + 250 spam`;
+  }
+  const sets = setup.overrides.flatMap((o) => ['--set', `${o.key}=${o.value}`]);
+  for (const [cls, files] of [['ham', ham], ['spam', spam]] as const) {
+    progress(`learning ${files.length} ${cls}`);
+    // The learn command's own code path, into the same store the server reads.
+    await run(process.execPath, [path.join(REPO, 'dist', 'cli.js'), 'learn', cls, '--policies', setup.policiesDir, '--jobs', '16', ...sets, ...files], {
+      cwd: workDir,
+      maxBuffer: 64 * 1024 * 1024,
+      timeout: 10 * 60_000,
+    });
+  }
+  return note;
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const cores = os.availableParallelism();
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bp-bench-'));
+  progress(`${cores} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, work dir ${workDir}`);
+  const notes: string[] = [];
+  const stops: Array<() => Promise<void>> = [];
+  const messageFiles = new Map<number, { file: string; wire: Buffer }>();
+  for (const size of new Set(WORKLOADS.map((w) => w.size))) {
+    const text = makeMessage(size);
+    const file = path.join(workDir, `message-${size}.txt`);
+    fs.writeFileSync(file, text);
+    messageFiles.set(size, { file, wire: wireForm(text) });
+  }
+
+  try {
+    const sink = await startSink(workDir);
+    stops.push(sink.stop);
+    const redis = await startRedis();
+    stops.push(redis.stop);
+    const dns = await startNxDns();
+    stops.push(dns.stop);
+
+    const targets: Target[] = [];
+    if (wanted('direct')) targets.push(directTarget(sink.port));
+    if (wanted('bare')) targets.push(await startBare(sink.port, workDir));
+    if (wanted('postfix') && !quick) {
+      try {
+        targets.push(await startPostfixRelay(sink.port));
+      } catch (err) {
+        notes.push(`Postfix relay row skipped: ${(err as Error).message.split('\n')[0]}`);
+      }
+    }
+    for (const t of targets) stops.push(t.stop);
+
+    const sections = Object.keys(checkSections);
+    const redisUrl = `redis://127.0.0.1:${redis.port}`;
+    const workerCounts = opts.workers ? opts.workers.split(',').map((w) => w.trim()) : [];
+    const setups: BorderpatrolSetup[] = [];
+    if (wanted('bp-none'))
+      setups.push({
+        name: 'bp-none',
+        label: 'Borderpatrol, every check disabled',
+        policyFiles: Object.fromEntries(sections.map((s) => [`checks/${s}.yaml`, 'enabled: false\n'])),
+        set: {},
+        redisPort: null,
+      });
+    const defaultSets = { 'store.redis': redisUrl };
+    const defaultOptional = { 'greylist.enabled': 'false', 'dns.servers': dns.address };
+    if (wanted('bp-default')) {
+      setups.push({ name: 'bp-default', label: 'Borderpatrol, shipped policies/ + Redis (greylisting off)', set: { ...defaultSets, 'store.prefix': 'bpd:' }, optionalSet: defaultOptional, redisPort: redis.port });
+      for (const w of workerCounts)
+        setups.push({ name: `bp-default-w${w}`, label: `Borderpatrol, shipped policies/ + Redis, workers=${w}`, set: { ...defaultSets, 'store.prefix': `bpd${w}:` }, optionalSet: { ...defaultOptional, workers: w }, redisPort: redis.port });
+    }
+    if (wanted('bp-full'))
+      setups.push({
+        name: 'bp-full',
+        label: 'Borderpatrol, every check on (greylisting off) + trained Bayes + Redis',
+        set: { ...defaultSets, 'store.prefix': 'bpf:' },
+        optionalSet: { ...Object.fromEntries(sections.filter((s) => s !== 'greylist').map((s) => [`${s}.enabled`, 'true'])), ...defaultOptional },
+        redisPort: redis.port,
+      });
+
+    for (const s of setups) {
+      progress(`starting ${s.name}`);
+      const prepared = await prepareBorderpatrol(s, sink.port, workDir);
+      if (prepared.dropped.length > 0) notes.push(`${s.name}: this policy schema has no ${prepared.dropped.join(', ')} (not set)`);
+      // Bayes is trained first, into the Redis the server reads, through `borderpatrol learn`.
+      if (s.name === 'bp-full') notes.push(`bp-full: ${await trainBayes(prepared, workDir)}`);
+      const target = await startBorderpatrolTarget(prepared, workDir);
+      targets.push(target);
+      stops.push(target.stop);
+    }
+
+    const counter = new RedisCounter(redis.port);
+    stops.push(async () => counter.close());
+
+    // Warm up: JIT, relay pools, the recipient verification cache.
+    for (const t of targets) {
+      progress(`warming up ${t.name}`);
+      const warm = await runSmtpSource({ port: t.port, sessions: 20, messages: 200, keepConnection: false, messageFile: messageFiles.get(10_240)!.file, deadlineMs: DEADLINE_MS });
+      if (!warm.ok) notes.push(`${t.name}: warm-up failed: ${warm.error}`);
+    }
+
+    const samples = new Map<string, Sample[]>();
+    const timings = new Map<string, { tx: number[]; greet: number[]; failures: number; error: string }>();
+    const key = (t: Target, w: Workload) => `${t.name}|${w.name}`;
+    for (const w of WORKLOADS) {
+      const msg = messageFiles.get(w.size)!;
+      for (let rep = 0; rep < runs; rep++) {
+        // Targets interleaved, so a change in the machine's load hits them all alike.
+        for (const t of targets) {
+          if (t.pid) resetPeak(t.pid);
+          const cpu0 = t.pid ? cpuMs(t.pid) : 0;
+          const redis0 = t.redisPort ? await counter.commands() : 0;
+          const r = await runSmtpSource({ port: t.port, sessions: w.sessions, messages: w.messages, keepConnection: w.keep, messageFile: msg.file, deadlineMs: DEADLINE_MS });
+          const sample: Sample = {
+            rate: r.messagesPerSecond,
+            ok: r.ok,
+            error: r.error,
+            cpuMsPerMsg: t.pid ? (cpuMs(t.pid) - cpu0) / w.messages : NaN,
+            peakMb: t.pid ? peakRssMb(t.pid) : NaN,
+            redisPerMsg: t.redisPort ? RedisCounter.delta(redis0, await counter.commands()) / w.messages : NaN,
+          };
+          samples.set(key(t, w), [...(samples.get(key(t, w)) ?? []), sample]);
+          progress(`${w.name} run ${rep + 1}/${runs} ${t.name}: ${r.ok ? `${Math.round(r.messagesPerSecond)} msg/s` : `FAILED ${r.error}`}`);
+        }
+      }
+      for (let rep = 0; rep < runs; rep++) {
+        for (const t of targets) {
+          const r = await runTiming({ port: t.port, sessions: w.sessions, messages: w.timing, keepConnection: w.keep, message: msg.wire, deadlineMs: DEADLINE_MS });
+          const acc = timings.get(key(t, w)) ?? { tx: [], greet: [], failures: 0, error: '' };
+          acc.tx.push(...r.txMs);
+          acc.greet.push(...r.greetMs);
+          acc.failures += r.failures;
+          acc.error ||= r.firstError;
+          timings.set(key(t, w), acc);
+        }
+      }
+      progress(`${w.name}: latency timed`);
+    }
+
+    const rows: Row[] = [];
+    for (const w of WORKLOADS) {
+      const limit = median((samples.get(`direct|${w.name}`) ?? []).filter((s) => s.ok).map((s) => s.rate));
+      const directTiming = timings.get(`direct|${w.name}`);
+      for (const t of targets) {
+        const ss = samples.get(key(t, w)) ?? [];
+        const good = ss.filter((s) => s.ok);
+        const tm = timings.get(key(t, w));
+        const p50 = tm ? percentile(tm.tx, 50) : NaN;
+        const p99 = tm ? percentile(tm.tx, 99) : NaN;
+        const rate = median(good.map((s) => s.rate));
+        rows.push({
+          target: t.name,
+          workload: w.name,
+          messagesPerSecond: round(rate, 0),
+          ratioToLimit: round(rate / limit, 2),
+          txP50Ms: round(p50, 2),
+          txP99Ms: round(p99, 2),
+          addedP50Ms: t.name === 'direct' ? 0 : round(p50 - percentile(directTiming?.tx ?? [], 50), 2),
+          addedP99Ms: t.name === 'direct' ? 0 : round(p99 - percentile(directTiming?.tx ?? [], 99), 2),
+          greetP50Ms: tm && tm.greet.length > 0 ? round(percentile(tm.greet, 50), 1) : NaN,
+          cpuMsPerMessage: round(median(good.map((s) => s.cpuMsPerMsg)), 2),
+          peakRssMb: round(median(good.map((s) => s.peakMb)), 0),
+          redisCommandsPerMessage: round(median(good.map((s) => s.redisPerMsg)), 2),
+          runs: ss.length,
+          failedRuns: [...ss.filter((s) => !s.ok).map((s) => s.error), ...(tm && tm.failures > 0 ? [`timing client: ${tm.failures} failed, first: ${tm.error}`] : [])],
+        });
+      }
+    }
+
+    const memory: Array<{ target: string; idle1000RssMb: number; idleGreeted: number; concurrent200PeakMb: number; concurrentAccepted: number }> = [];
+    for (const t of targets.filter((x) => x.name.startsWith('bp-'))) {
+      progress(`memory under load: ${t.name}`);
+      const idle = await idleConnections(t.port, t.pid!, 1000);
+      const conc = await concurrentTransactions(t.port, t.pid!, 200, messageFiles.get(102_400)!.wire, quick ? 1 : 3);
+      memory.push({ target: t.name, idle1000RssMb: round(idle.rssMb, 0), idleGreeted: idle.connections, concurrent200PeakMb: round(conc.peakMb, 0), concurrentAccepted: conc.accepted });
+    }
+
+    const targetChecks = evaluateTargets(rows, memory);
+    const results = {
+      date: new Date().toISOString(),
+      cores,
+      cpu: os.cpus()[0]?.model ?? '',
+      node: process.version,
+      loadAverageAtStart: os.loadavg(),
+      quick,
+      runsPerFigure: runs,
+      workloads: WORKLOADS,
+      targets: targets.map((t) => ({ name: t.name, label: t.label })),
+      rows,
+      memory,
+      targetChecks,
+      notes,
+      durationSeconds: Math.round((Date.now() - started) / 1000),
+    };
+    fs.writeFileSync(opts.out!, JSON.stringify(results, null, 2) + '\n');
+    printReport(results, cores);
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    fs.rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+interface TargetCheck {
+  target: string;
+  measured: string;
+  met: boolean | null;
+}
+
+function evaluateTargets(rows: Row[], memory: Array<{ target: string; idle1000RssMb: number; concurrent200PeakMb: number }>): TargetCheck[] {
+  const rate = (t: string, w: string) => rows.find((r) => r.target === t && r.workload === w)?.messagesPerSecond ?? NaN;
+  const out: TargetCheck[] = [];
+  const def = rate('bp-default', '10k -s 200');
+  const bare = rate('bare', '10k -s 200');
+  out.push({ target: 'default policy ≥ 60% of bare smtp-server+nodemailer (10k -s 200)', measured: `${def} vs ${bare} msg/s = ${round((def / bare) * 100, 0)}%`, met: Number.isFinite(def / bare) ? def >= 0.6 * bare : null });
+  out.push({ target: "default policy ≥ 1.5× Haraka's ~600 msg/s = 900 msg/s (10k -s 200)", measured: `${def} msg/s`, met: Number.isFinite(def) ? def >= 900 : null });
+  const full = rate('bp-full', '10k -s 200');
+  const postfix = rate('postfix', '10k -s 200');
+  const postfixRef = Number.isFinite(postfix) ? postfix : 850;
+  out.push({
+    target: `full scoring + Bayes no slower than Postfix relaying (${Number.isFinite(postfix) ? 'measured' : 'issue figure 600–850, upper end'}, 10k -s 200)`,
+    measured: `${full} vs ${postfixRef} msg/s`,
+    met: Number.isFinite(full) ? full >= postfixRef : null,
+  });
+  for (const t of ['bp-default', 'bp-full']) {
+    const r = rows.find((x) => x.target === t && x.workload === '10k -d -s 20');
+    if (r) out.push({ target: `${t}: p99 added latency < 20 ms (10k -d -s 20)`, measured: `${r.addedP99Ms} ms`, met: Number.isFinite(r.addedP99Ms) ? r.addedP99Ms < 20 : null });
+  }
+  for (const m of memory) out.push({ target: `${m.target}: RSS < 150 MB with 1,000 connections`, measured: `${m.idle1000RssMb} MB`, met: m.idle1000RssMb < 150 });
+  return out;
+}
+
+function printReport(r: { cores: number; cpu: string; rows: Row[]; memory: Array<Record<string, string | number>>; targetChecks: TargetCheck[]; notes: string[]; runsPerFigure: number; loadAverageAtStart: number[]; targets: Array<{ name: string; label: string }>; durationSeconds: number }, cores: number): void {
+  const lines: string[] = [];
+  lines.push(`Borderpatrol benchmark — ${cores} cores (${r.cpu}), median of ${r.runsPerFigure} run(s), load average at start ${r.loadAverageAtStart.map((l) => l.toFixed(2)).join(' ')}`);
+  lines.push('');
+  for (const t of r.targets) lines.push(`  ${t.name.padEnd(18)} ${t.label}`);
+  lines.push('');
+  lines.push(
+    table([
+      ['workload', 'target', 'msg/s', '×limit', 'p50 ms', 'p99 ms', '+p50 ms', '+p99 ms', 'greet ms', 'CPU ms/msg', 'peak RSS MB', 'Redis cmd/msg'],
+      ...r.rows.map((x) => [x.workload, x.target, x.messagesPerSecond, x.ratioToLimit, x.txP50Ms, x.txP99Ms, x.addedP50Ms, x.addedP99Ms, x.greetP50Ms, x.cpuMsPerMessage, x.peakRssMb, x.redisCommandsPerMessage]),
+    ]),
+  );
+  lines.push('');
+  lines.push('p50/p99: MAIL FROM to the reply after "." per message, timed by bench/lib/timing-client.ts at the same concurrency; +p50/+p99: minus the same percentile straight into smtp-sink; greet: connect to 220.');
+  if (r.memory.length > 0) {
+    lines.push('');
+    lines.push(table([['memory', 'RSS, 1,000 idle connections (MB)', 'greeted', 'peak RSS, 200 concurrent 100 KB transactions (MB)', 'accepted'], ...r.memory.map((m) => [String(m.target), Number(m.idle1000RssMb), Number(m.idleGreeted), Number(m.concurrent200PeakMb), Number(m.concurrentAccepted)])]));
+  }
+  lines.push('');
+  lines.push(table([['target', 'measured', 'met'], ...r.targetChecks.map((c) => [c.target, c.measured, c.met === null ? 'n/a' : c.met ? 'yes' : 'NO'])]));
+  const failed = r.rows.filter((x) => x.failedRuns.length > 0);
+  if (failed.length > 0 || r.notes.length > 0) lines.push('');
+  for (const f of failed) lines.push(`! ${f.target} ${f.workload}: ${f.failedRuns.join('; ')}`);
+  for (const n of r.notes) lines.push(`note: ${n}`);
+  lines.push(`(${r.durationSeconds} s)`);
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+  process.exitCode = 1;
+});
