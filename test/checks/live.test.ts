@@ -99,6 +99,6 @@ describe('checks in the live proxy', () => {
     const r = await big;
     assert.equal(r.code, 250, r.text);
     // smtp-server waits 100 ms before every greeting on purpose; a stalled event loop would add seconds.
-    assert.ok(Math.max(...greetings) < 1500, `greetings took ${greetings.join(', ')} ms`);
+    assert.ok(Math.max(...greetings) < 2000, `greetings took ${greetings.join(', ')} ms`);
   });
 });
