@@ -118,3 +118,10 @@ test('mail from trusted networks is not checked', async () => {
   const r = await trusted.scan(message({ headers: ['From: A <a@sender.test>'] }), { ip: '127.0.0.3', from: 'a@sender.test' });
   assert.deepEqual(authSymbols(r.symbols), []);
 });
+
+test('a broken ARC chain scores ARC_FAIL', async () => {
+  const raw = 'ARC-Seal: i=1; a=rsa-sha256; cv=none; d=forwarder.test; s=arc; b=AAAA\r\n' + message({ headers: ['From: A <a@sender.test>'] });
+  const r = await scanner.scan(raw, { ip: '127.0.0.2', from: 'a@sender.test' });
+  assert.ok('ARC_FAIL' in r.symbols, JSON.stringify(authSymbols(r.symbols)));
+  assert.ok('DMARC_PASS' in r.symbols, 'the rest of the verdict stands');
+});
