@@ -97,6 +97,20 @@ describe('the command line on a running server: grep the logs, print stats', () 
     assert.equal(stats.total, 2);
   });
 
+  test("systemctl reload (SIGHUP) applies a policy edit and the server lives on", async () => {
+    await fs.writeFile(path.join(dir, 'lists', 'deny_senders.txt'), 'spammer@origin.test\nlater@origin.test\n');
+    const before = grep('"event":"policy_reloaded"').length;
+    child.kill('SIGHUP');
+    const deadline = Date.now() + 5000;
+    while (grep('"event":"policy_reloaded"').length === before && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    assert.equal(grep('"event":"policy_reloaded"').length, before + 1);
+    assert.equal(child.exitCode, null, 'still running after SIGHUP');
+    const r = await send(port, { id: 'hup-1', from: 'later@origin.test' });
+    assert.match(r.out, /550 5\.7\.1/);
+    const status = await fetch(`http://127.0.0.1:${admin}/policy/status`);
+    assert.equal(((await status.json()) as { ok: boolean }).ok, true);
+  });
+
   test('borderpatrol stats explains a missing password and an unreachable server', async () => {
     const noPassword = await run(process.execPath, ['dist/cli.js', 'stats', '--server', `http://127.0.0.1:${admin}`, '--policies', path.join(dir, 'none')], {
       timeout: 15_000,
