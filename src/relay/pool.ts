@@ -9,6 +9,7 @@ import { SmtpClient, type ClientOptions } from './smtp-client.js';
 export class ClientPool {
   private readonly idle: Array<{ client: SmtpClient; timer: NodeJS.Timeout }> = [];
   private closing = false;
+  private readonly watched = new WeakSet<SmtpClient>();
 
   constructor(
     private options: ClientOptions,
@@ -52,13 +53,18 @@ export class ClientPool {
     };
     entry.timer.unref();
     // A pooled connection that Postfix closes (its own timeout) leaves the pool at once.
-    client.onceClosed(() => {
-      const i = this.idle.indexOf(entry);
-      if (i >= 0) {
-        clearTimeout(entry.timer);
-        this.idle.splice(i, 1);
-      }
-    });
+    // One listener per connection, not one per use: a connection reused for a million
+    // messages must not collect a million listeners.
+    if (!this.watched.has(client)) {
+      this.watched.add(client);
+      client.onceClosed(() => {
+        const i = this.idle.findIndex((e) => e.client === client);
+        if (i >= 0) {
+          clearTimeout(this.idle[i]?.timer);
+          this.idle.splice(i, 1);
+        }
+      });
+    }
     this.idle.push(entry);
   }
 

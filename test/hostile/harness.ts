@@ -75,6 +75,16 @@ export async function assertServes(port: number, pf: PostfixInstance, label: str
   }
 }
 
+/** Wait until a mailbox holds the message with this id; returns how many copies it holds. */
+export async function waitForMessage(pf: PostfixInstance, user: string, id: string, timeoutMs = 15_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const copies = (await pf.messages(user)).filter((m) => m.includes(`<${id}@origin.test>`)).length;
+    if (copies > 0 || Date.now() > deadline) return copies;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Every message in the mailbox ends with its own end marker, and none arrived twice. */
 export async function assertOnlyWholeMessages(pf: PostfixInstance, user = 'user'): Promise<string[]> {
   const msgs = await pf.messages(user);
@@ -119,4 +129,40 @@ export async function writeAll(c: RawSmtp, chunks: Iterable<Buffer | string>): P
 
 export function* repeat(piece: string | Buffer, times: number): Generator<Buffer | string> {
   for (let i = 0; i < times; i++) yield piece;
+}
+
+/**
+ * Read `n` replies from a socket as they stream in, without keeping them: returns the count
+ * per reply code (multi-line replies count once). For floods of many thousand replies.
+ */
+export function countReplies(socket: import('node:net').Socket, n: number, timeoutMs: number): Promise<{ counts: Map<number, number>; order: number[]; closed: boolean }> {
+  return new Promise((resolve) => {
+    const counts = new Map<number, number>();
+    // The codes in order, with runs of the same code merged (e.g. [250, 452]).
+    const order: number[] = [];
+    let seen = 0;
+    let partial = '';
+    const finish = (closed: boolean) => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      resolve({ counts, order, closed });
+    };
+    const onData = (d: Buffer) => {
+      const text = partial + d.toString('latin1');
+      const lines = text.split('\r\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (line[3] === '-') continue;
+        const code = Number(line.slice(0, 3));
+        counts.set(code, (counts.get(code) ?? 0) + 1);
+        if (order[order.length - 1] !== code) order.push(code);
+        if (++seen === n) return finish(false);
+      }
+    };
+    const onClose = () => finish(true);
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    socket.on('data', onData);
+    socket.on('close', onClose);
+  });
 }
