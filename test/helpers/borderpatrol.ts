@@ -41,6 +41,8 @@ export async function startBorderpatrol(options: {
     'tls.enabled': 'false',
     'store.data_dir': path.join(policiesDir, '.data'),
   };
+  // Tests talk to loopback only: no DNS lookups unless the test runs its own DNS server.
+  if (!options.set?.['dns.servers']) base.offline = 'true';
   const overrides: Override[] = Object.entries({ ...base, ...options.set }).map(([key, value]) => ({ key, value }));
   const logger = process.env.BP_TEST_LOG ? createLogger({ level: 'debug' }) : silentLogger();
   const server = await startServer({ policiesDir, overrides, logger });

@@ -107,6 +107,8 @@ export function serverOverrides(policiesDir: string, relayPort: number, set: Rec
     'relay.port': String(relayPort),
     'tls.enabled': 'false',
     'store.data_dir': path.join(policiesDir, '.data'),
+    // Loopback only: no DNS lookups from these tests.
+    offline: 'true',
   };
   return Object.entries({ ...base, ...set }).map(([key, value]) => ({ key, value }));
 }
