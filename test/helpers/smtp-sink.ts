@@ -10,7 +10,7 @@ import { freePort, waitForPort } from './ports.js';
  */
 export interface SmtpSink {
   port: number;
-  /** Messages received so far, as written by smtp-sink (its own header lines first). */
+  /** Messages received so far (in no particular order), as written by smtp-sink (its own header lines first). */
   messages(): string[];
   stop(): Promise<void>;
 }
