@@ -117,9 +117,16 @@ export class BorderConnection extends SMTPConnection {
     let lineStarted = 0;
     let dataStarted = 0;
     let dataBytes = 0;
-    let tooSlow = false;
+    let refused = false;
     const replacement = (chunk: Buffer, ...rest: unknown[]): boolean => {
-      if (tooSlow) return true;
+      if (refused) return true;
+      if (!this._ready) {
+        // Anything before the greeting, even without a line end (a TLS ClientHello on the
+        // plaintext port), is an early talker; smtp-server itself only looks at whole lines.
+        refused = true;
+        this.send(421, `${this.name} You talk too soon`);
+        return true;
+      }
       const now = performance.now();
       const { lineDeadline, minDataRate } = this.pacing;
       let late = false;
@@ -140,7 +147,7 @@ export class BorderConnection extends SMTPConnection {
         } else lineStarted = lf === chunk.length - 1 ? 0 : now;
       }
       if (late) {
-        tooSlow = true;
+        refused = true;
         this.emit('too_slow', parser._dataMode ? 'data' : 'command');
         this.send(421, '4.4.2 Error: timeout exceeded, data arrives too slowly, closing connection');
         return true;
