@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -17,13 +18,14 @@ export interface OpenStoreOptions {
 
 /**
  * Pick the store from policy: Redis when store.redis (or --redis) is set, else the embedded
- * store persisted in store.data_dir (relative to the policies directory, like every path
- * in policy; --data-dir is made absolute on the command line).
+ * store persisted in store.data_dir. A relative data_dir is taken from the working directory
+ * (the documented default is ./data beside where the server runs), not from the policies
+ * directory: state does not belong among the files admins edit.
  */
 export async function openStore(policy: CompiledPolicy, log: Logger, metrics: Metrics | null, options: OpenStoreOptions = {}): Promise<Store> {
   const s = policy.policy.store;
   if (!s.redis) {
-    const store = new MemoryStore({ dataDir: policy.resolvePath(s.data_dir), log, metrics });
+    const store = new MemoryStore({ dataDir: path.resolve(s.data_dir), log, metrics });
     await store.ready();
     return store;
   }
