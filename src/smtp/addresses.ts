@@ -15,20 +15,40 @@ export function checkRecipient(address: string): AddressCheck {
   const local = address.slice(0, at);
   let domain = address.slice(at + 1);
   if (/[%!@"\\\s]/.test(local) || local.startsWith('"')) return { ok: false, why: 'routing' };
+  if (CONTROL.test(local)) return { ok: false, why: 'syntax' };
   if (domain.startsWith('[')) return { ok: false, why: 'routing' };
   if (domain.endsWith('.')) domain = domain.slice(0, -1);
-  const ascii = domainToASCII(domain).toLowerCase();
-  if (!ascii || ascii.includes('..') || !/^[a-z0-9.-]+$/.test(ascii)) return { ok: false, why: 'syntax' };
+  const ascii = asciiDomain(domain);
+  if (ascii === null) return { ok: false, why: 'syntax' };
   return { ok: true, address: `${local}@${ascii}`, local, domain: ascii };
 }
 
-/** The sender: '' is the null sender; the domain is normalised like a recipient's. */
+const CONTROL = /[\x00-\x1f\x7f]/;
+/** ASCII punctuation other than "-" and "." has no place in a domain name. */
+const DOMAIN_PUNCTUATION = /[\x00-\x2c\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]/;
+const HOSTNAME = /^[a-z0-9-]+(?:\.[a-z0-9-]+)*$/;
+
+/**
+ * The A-label form of a domain, or null when it is not a host name. The characters are
+ * checked before conversion: domainToASCII follows URL rules, where "\\" or "?" ends the
+ * host, so "a.\\" would otherwise become "a.".
+ */
+function asciiDomain(domain: string): string | null {
+  if (DOMAIN_PUNCTUATION.test(domain)) return null;
+  const ascii = domainToASCII(domain).toLowerCase();
+  return HOSTNAME.test(ascii) ? ascii : null;
+}
+
+/**
+ * The sender: '' is the null sender; a host-name domain is normalised like a recipient's
+ * (trailing dots dropped, A-labels, lower case), anything else is left as the client wrote it.
+ */
 export function normalizeSender(address: string): string {
   if (!address) return '';
   const at = address.lastIndexOf('@');
   if (at <= 0) return address;
-  const domain = domainToASCII(address.slice(at + 1).replace(/\.$/, '')) || address.slice(at + 1);
-  return `${address.slice(0, at)}@${domain.toLowerCase()}`;
+  const domain = asciiDomain(address.slice(at + 1).replace(/\.+$/, ''));
+  return domain === null ? address : `${address.slice(0, at)}@${domain}`;
 }
 
 /**
