@@ -416,7 +416,8 @@ export class SmtpFront {
     const base: Partial<TransactionSummary> = { score: verdict.score, symbols: verdict.hits, verdict, origQueueId, droppedRcpts: state.droppedRcpts };
     // After the queue a refusal would become a bounce: smtp.after_queue_reject decides instead.
     const afterQueue = afterQueueOutcome(verdict, tx.policy, tx.id);
-    if (afterQueue.kind === 'discard' || tx.envelope.rcpts.length === 0) {
+    const everyRcptDropped = state.droppedRcpts.length > 0 && tx.envelope.rcpts.length === 0;
+    if (afterQueue.kind === 'discard' || everyRcptDropped) {
       const r = Replies.discarded(tx.id);
       const reason = afterQueue.kind === 'discard' ? verdict.reason : 'every recipient refused';
       const refusal = afterQueue.kind === 'discard' ? verdict.forcedBy ?? 'score' : 'recipients';
@@ -426,7 +427,9 @@ export class SmtpFront {
     }
     if (afterQueue.kind === 'deliver') {
       verdict = afterQueue.verdict;
-      Object.assign(base, { verdict, wouldBe: afterQueue.wouldBe, reason: `after queue: ${verdict.reason}` } satisfies Partial<TransactionSummary>);
+      base.verdict = verdict;
+      base.wouldBe = afterQueue.wouldBe;
+      base.reason = `after queue: ${verdict.reason}`;
     }
     if (isBlocking(verdict.action) && verdict.reply) {
       const refusal = verdict.forcedBy ?? 'score';
