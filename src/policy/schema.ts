@@ -18,8 +18,14 @@ const relaySchema = z
     port: z.number().int().min(1).max(65535).default(10025),
     /** Seconds to open a downstream connection and get its greeting. */
     connect_timeout: z.number().positive().default(5),
-    /** Seconds Postfix may take to answer any command, including the final "." */
+    /** Seconds Postfix may take to answer a command. */
     reply_timeout: z.number().positive().default(60),
+    /**
+     * Seconds Postfix may take to answer the final "." (Postfix's own smtp_data_done_timeout).
+     * A shorter wait can tell the client "try again" for a message Postfix did accept, which
+     * the client then sends twice.
+     */
+    data_done_timeout: z.number().positive().default(600),
     /** Idle downstream connections kept open for reuse. */
     pool_size: z.number().int().min(0).max(1000).default(16),
     /** Seconds an idle pooled connection lives (Postfix's smtpd_timeout is 300 s). */

@@ -55,6 +55,7 @@ export class Relay {
         port: r.port,
         connectTimeout: r.connect_timeout * 1000,
         replyTimeout: r.reply_timeout * 1000,
+        dataDoneTimeout: r.data_done_timeout * 1000,
         heloName: policy.policy.hostname,
       },
       maxIdle: r.pool_size,

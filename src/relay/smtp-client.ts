@@ -36,6 +36,12 @@ export interface ClientOptions {
   connectTimeout: number;
   /** ms for any one reply. */
   replyTimeout: number;
+  /**
+   * ms for the reply to the final "." (RFC 5321 4.5.3.2.6 gives it 10 minutes, Postfix's
+   * smtp_data_done_timeout is 600 s). Giving up early is how a message ends up accepted by
+   * Postfix while the client was told to try again, and so delivered twice.
+   */
+  dataDoneTimeout?: number;
   /** Name we give in EHLO. */
   heloName: string;
 }
@@ -128,7 +134,7 @@ export class SmtpClient {
    * line ends (the SMTP front guarantees it); lines starting with "." are doubled.
    */
   sendData(message: Buffer): Promise<DownstreamReply> {
-    const promise = this.expectReply(false);
+    const promise = this.expectReply(false, this.options.dataDoneTimeout);
     const socket = this.requireSocket();
     for (const chunk of dotStuff(message)) socket.write(chunk);
     const endsWithCrlf = message.length >= 2 && message[message.length - 2] === 0x0d && message[message.length - 1] === 0x0a;
@@ -165,12 +171,12 @@ export class SmtpClient {
     this.requireSocket().write(text);
   }
 
-  private expectReply(captureCapabilities: boolean): Promise<DownstreamReply> {
+  private expectReply(captureCapabilities: boolean, timeoutMs = this.options.replyTimeout): Promise<DownstreamReply> {
     if (this.closed) return Promise.reject(this.closeError ?? new DownstreamError('closed', 'connection is closed'));
     return new Promise<DownstreamReply>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.fail(new DownstreamError('timeout', `no reply within ${this.options.replyTimeout} ms`));
-      }, this.options.replyTimeout);
+        this.fail(new DownstreamError('timeout', `no reply within ${timeoutMs} ms`));
+      }, timeoutMs);
       this.pending.push({
         resolve: (r) => {
           clearTimeout(timer);
