@@ -15,7 +15,7 @@ import { hostOf } from '../scoring/urls.js';
 export interface TokenizerLimits {
   /** Unique tokens kept per message. */
   maxTokens: number;
-  /** Characters of decoded text, and of HTML, read per message. */
+  /** Characters of visible text (text parts, and HTML parts reduced to text) read per message. */
   maxTextChars: number;
 }
 
@@ -25,6 +25,8 @@ export const DEFAULT_TOKENIZER_LIMITS: TokenizerLimits = { maxTokens: 2500, maxT
 const MAX_WORD = 20;
 const MAX_URLS = 50;
 const MAX_RECEIVED = 6;
+/** Shorter words are left out of body word pairs. */
+const MIN_PAIR_WORD = 4;
 
 // '*' stays inside words: "p*rn" is a spammer's spelling worth learning.
 const WORD = /[\p{L}\p{N}$€£¥][\p{L}\p{N}$€£¥%'’.@_!*-]*/gu;
@@ -214,6 +216,9 @@ export function tokenize(msg: ParsedMessage, limits: TokenizerLimits = DEFAULT_T
   set.add(msg.html ? (hasText ? 'X:text+html' : 'X:html-only') : hasText ? 'X:text-only' : 'X:no-text');
   const list = words(msg.visibleText().slice(0, limits.maxTextChars));
   addWords(set, '', list);
-  addPairs(set, '', list);
+  // Pairs of adjacent content words, skipping the short ones ("to", "the", "our"): "click
+  // here" and "to receive" add little that "click" and "receive" have not already said, and
+  // counting such phrases twice makes every newsletter look like spam.
+  addPairs(set, '', list.filter((w) => w.length >= MIN_PAIR_WORD));
   return [...set.tokens];
 }

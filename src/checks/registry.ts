@@ -6,6 +6,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { accessCheckModule } from './access/index.js';
 import { ratelimitCheckModule } from './ratelimit/index.js';
 import { greylistCheckModule } from './greylist/index.js';
+import { bayesCheckModule } from './bayes/index.js';
 import { headersCheckModule } from './headers/index.js';
 import { contentCheckModule } from './content/index.js';
 import { dnsblCheckModule } from './dnsbl/index.js';
@@ -47,6 +48,8 @@ export const CHECK_MODULES: readonly CheckModule[] = [
   contentCheckModule,
   dnsblCheckModule,
   authCheckModule,
+  // Bayes stays last: autolearn judges a message by every other check's score.
+  bayesCheckModule,
 ];
 
 export function createChecks(deps: CheckDeps): Check[] {

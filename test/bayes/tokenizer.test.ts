@@ -51,6 +51,8 @@ test('body words are normalised: case, trailing punctuation, long numbers and lo
   assert.ok(t.includes('L:pne:4'), 'a 45-letter word becomes its shape');
   assert.ok(t.includes('E:prizes.example.org'));
   assert.ok(t.includes('dear friend'), 'adjacent words form a pair');
+  assert.ok(t.includes('account has') === false && !t.includes('has won'), 'short words are left out of pairs');
+  assert.ok(t.includes('account visit') === false && t.includes('visit http'), 'pairs join the content words around the short ones');
 });
 
 test('URLs give their host and parent domains, path words and a query marker', async () => {
