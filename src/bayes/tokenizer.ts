@@ -31,6 +31,7 @@ const MIN_PAIR_WORD = 4;
 // '*' stays inside words: "p*rn" is a spammer's spelling worth learning.
 const WORD = /[\p{L}\p{N}$€£¥][\p{L}\p{N}$€£¥%'’.@_!*-]*/gu;
 const TRAILING = /[.'’_@!*-]+$/;
+const TRAILING_CHAR = /[.'’_@!*-]/;
 const HOSTNAME = /\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}\b/g;
 const IPV4 = /\b(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.\d{1,3}\b/g;
 
@@ -52,11 +53,14 @@ class TokenSet {
  * long numbers and very long strings are reduced to a shape.
  */
 export function normalizeWord(raw: string): string | null {
-  const w = raw.replace(TRAILING, '');
+  // The regular expressions only run when the cheap character tests say they might match:
+  // this runs for every word of every message.
+  const w = TRAILING_CHAR.test(raw[raw.length - 1] ?? '') ? raw.replace(TRAILING, '') : raw;
   if (w.length < 2) return null;
   const at = w.indexOf('@');
   if (at > 0 && at < w.length - 1) return 'E:' + w.slice(at + 1);
-  if (/^\d+$/.test(w)) return w.length > 4 ? 'N:' + w.length : w;
+  const first = w.charCodeAt(0);
+  if (first >= 48 && first <= 57 && /^\d+$/.test(w)) return w.length > 4 ? 'N:' + w.length : w;
   if (w.length > MAX_WORD) return 'L:' + w.slice(0, 3) + ':' + Math.min(10, Math.floor(w.length / 10));
   return w;
 }
@@ -64,8 +68,8 @@ export function normalizeWord(raw: string): string | null {
 /** Normalised words of a text, in order (for pairs). */
 export function words(text: string): string[] {
   const out: string[] = [];
-  for (const m of text.toLowerCase().matchAll(WORD)) {
-    const w = normalizeWord(m[0]);
+  for (const raw of text.toLowerCase().match(WORD) ?? []) {
+    const w = normalizeWord(raw);
     if (w) out.push(w);
   }
   return out;
