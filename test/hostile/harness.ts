@@ -42,12 +42,12 @@ export function wholeMessage(id: string, body = 'A normal message.'): string {
 }
 
 /** One ordinary transaction: returns the reply to the final "." and the message id. */
-export async function normalDelivery(port: number, label = 'normal'): Promise<{ code: number; text: string; id: string }> {
-  const id = `${label}-${process.pid}-${++sequence}`;
+export async function normalDelivery(port: number, label = 'normal', givenId?: string, from = 'sender@origin.test'): Promise<{ code: number; text: string; id: string }> {
+  const id = givenId ?? `${label}-${process.pid}-${++sequence}`;
   const c = await RawSmtp.connect(port);
   try {
     await c.hello('client.origin.test');
-    const mail = await c.command('MAIL FROM:<sender@origin.test>');
+    const mail = await c.command(`MAIL FROM:<${from}>`);
     if (mail.code !== 250) return { code: mail.code, text: mail.text, id };
     const rcpt = await c.command('RCPT TO:<user@example.com>');
     if (rcpt.code !== 250) return { code: rcpt.code, text: rcpt.text, id };
