@@ -133,8 +133,8 @@ export async function learnCommand(args: string[]): Promise<number> {
   if (values.server) {
     const password = values.password ?? process.env.BORDERPATROL_PASSWORD ?? '';
     if (!password) throw new UsageError('--server needs the admin password: --password PW or $BORDERPATROL_PASSWORD');
-    // The server applies its own size limit; locally we only refuse what it certainly would.
-    tally = await runLearn(remoteLearner(values.server, password, cls), plan, 26_214_400, { jobs, progress, onError }).catch((err: Error) => {
+    // The server applies its own size limit (and answers 413 over it).
+    tally = await runLearn(remoteLearner(values.server, password, cls), plan, Number.MAX_SAFE_INTEGER, { jobs, progress, onError }).catch((err: Error) => {
       if (err instanceof LearnAbort) throw new UsageError(err.message);
       throw err;
     });

@@ -48,7 +48,7 @@ export class Progress {
   private draw(final: boolean, extra = ''): void {
     const elapsed = Math.max(1e-3, (this.now() - this.started) / 1000);
     const rate = this.count / elapsed;
-    const parts = [`${this.options.label}: ${this.count} messages`, `${rate.toFixed(rate < 10 ? 1 : 0)} msg/s`];
+    const parts = [`${this.options.label}: ${this.count} message${this.count === 1 ? '' : 's'}`, `${rate.toFixed(rate < 10 ? 1 : 0)} msg/s`];
     const total = this.options.totalBytes;
     let bar = '';
     if (total && !final) {

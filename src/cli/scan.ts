@@ -12,8 +12,10 @@ Score messages with the same checks, policy and store as the running server, wit
 sending anything anywhere. Each message is scanned as if the client below had sent it.
 
   --json              one JSON object per message: {"file","action","score","symbols"}
-  --ip IP             client address (default 127.0.0.1: a local client, so IP-based
-                      checks such as DNS blocklists and greylisting do not apply)
+  --ip IP             client address (default 127.0.0.1: a trusted local client, so
+                      greylisting, rate limits, DNS blocklists, SPF/DKIM/DMARC and the
+                      HELO and sender checks leave it alone; give an outside address to
+                      see what a server would do with mail from there)
   --helo NAME         HELO name (default localhost)
   --from ADDR         envelope sender (default: the message's Return-Path, else From)
   --rcpt ADDR         envelope recipient (repeatable; default: none, recipient checks skipped)
