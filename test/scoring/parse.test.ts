@@ -148,6 +148,92 @@ test('attachments: name, type, decoded size without decoding, encrypted zip entr
   assert.equal(m.text.trim(), 'see attached', 'attachments are not text');
 });
 
+test('text without a charset is read as UTF-8 when it is valid UTF-8, else as Windows-1252', async () => {
+  const cp1252 = Buffer.concat([Buffer.from('From: a@sender.test\r\nContent-Transfer-Encoding: 8bit\r\n\r\nIt'), Buffer.from([0x92]), Buffer.from('s D'), Buffer.from([0xfc]), Buffer.from('sseldorf\r\n')]);
+  assert.equal((await parseMessage(cp1252, LIMITS)).text.trim(), 'It\u2019s D\u00fcsseldorf');
+  const utf8 = Buffer.from('From: a@sender.test\r\nContent-Transfer-Encoding: 8bit\r\n\r\nIt\u2019s D\u00fcsseldorf\r\n');
+  assert.equal((await parseMessage(utf8, LIMITS)).text.trim(), 'It\u2019s D\u00fcsseldorf');
+  const qpAscii = Buffer.from('From: a@sender.test\r\nContent-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nIt=92s D=FCsseldorf\r\n');
+  assert.equal((await parseMessage(qpAscii, LIMITS)).text.trim(), 'It\u2019s D\u00fcsseldorf');
+  const declared = Buffer.from('From: a@sender.test\r\nContent-Type: text/plain; charset=iso-8859-2\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nKo=B3o\r\n');
+  assert.equal((await parseMessage(declared, LIMITS)).text.trim(), 'Ko\u0142o', 'a declared charset is used as declared');
+});
+
+test('format=flowed text is unwrapped; an embedded message is read, its header fields kept out of the text', async () => {
+  const raw = [
+    'From: a@sender.test',
+    'Content-Type: multipart/mixed; boundary=o',
+    '',
+    '--o',
+    'Content-Type: text/plain; charset=utf-8; format=flowed',
+    '',
+    'This is a long line ',
+    'that continues here.',
+    '--o',
+    'Content-Type: message/rfc822',
+    '',
+    'From: c@inner.test',
+    'Subject: inner subject',
+    'Content-Type: text/plain',
+    '',
+    'inner text',
+    '--o--',
+    '',
+  ].join('\r\n');
+  const m = await parseMessage(Buffer.from(raw), LIMITS);
+  assert.match(m.text, /^This is a long line that continues here\.\n/);
+  assert.match(m.text, /inner text/);
+  assert.doesNotMatch(m.text, /inner subject/);
+  assert.deepEqual(
+    m.parts.map((p) => [p.contentType, p.depth]),
+    [
+      ['text/plain', 1],
+      // An embedded message's own root counts one level below its container, not two.
+      ['text/plain', 1],
+    ],
+  );
+});
+
+test('an attachment is never read as text, and an archive is checked wherever it sits', async () => {
+  const locked = wrap76(Buffer.concat([zipEntry('a.txt', Buffer.from('hello'), false), zipEntry('invoice.exe', Buffer.alloc(700, 1), true)]).toString('base64'));
+  const single = await parseMessage(Buffer.from(`From: a@sender.test\r\nContent-Type: application/zip; name=x.zip\r\nContent-Transfer-Encoding: base64\r\n\r\n${locked}`), LIMITS);
+  assert.deepEqual(single.attachments.map((a) => [a.filename, a.encrypted]), [['x.zip', true]]);
+  const raw = [
+    'From: a@sender.test',
+    'Content-Type: multipart/mixed; boundary=o',
+    '',
+    '--o',
+    'Content-Type: text/plain',
+    '',
+    'see the notes',
+    '--o',
+    'Content-Type: text/plain; name=notes.txt',
+    '',
+    'secret notes',
+    '--o',
+    'Content-Type: message/rfc822',
+    '',
+    'Content-Type: multipart/mixed; boundary=i',
+    '',
+    '--i',
+    'Content-Type: application/zip; name=y.zip',
+    'Content-Transfer-Encoding: base64',
+    '',
+    locked + '--i--',
+    '--o--',
+    '',
+  ].join('\r\n');
+  const m = await parseMessage(Buffer.from(raw), LIMITS);
+  assert.equal(m.text.trim(), 'see the notes');
+  assert.deepEqual(
+    m.attachments.map((a) => [a.filename, a.contentType, a.encrypted]),
+    [
+      ['notes.txt', 'text/plain', false],
+      ['y.zip', 'application/zip', true],
+    ],
+  );
+});
+
 test('zip scanning walks entries and falls back to the central directory', () => {
   assert.equal(zipHasEncryptedEntry(Buffer.concat([zipEntry('a', Buffer.alloc(10), false), zipEntry('b', Buffer.alloc(10), true)])), true);
   assert.equal(zipHasEncryptedEntry(Buffer.concat([zipEntry('a', Buffer.alloc(10), false), zipEntry('b', Buffer.alloc(10), false)])), false);
@@ -222,6 +308,7 @@ test('more parts than max_mime_parts stop the parse', async () => {
   const m = await parseMessage(raw, { ...LIMITS, max_mime_parts: 10 });
   assert.equal(m.truncatedReason, 'parts');
   assert.ok(m.parts.length <= 10);
+  assert.match(m.text, /^part 0\npart 1\n/, 'the text read before the stop is kept');
   const whole = await parseMessage(raw, LIMITS);
   assert.equal(whole.parts.length, 30);
   assert.equal(whole.truncated, false);
