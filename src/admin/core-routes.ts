@@ -18,7 +18,7 @@ export function addCoreRoutes(admin: AdminServer, deps: { metrics: Metrics; poli
   admin.add({
     method: 'GET',
     path: '/metrics',
-    handle: async () => ({ headers: { 'Content-Type': deps.metrics.registry.contentType }, body: await deps.metrics.registry.metrics() }),
+    handle: async () => ({ headers: { 'Content-Type': deps.metrics.registry.contentType }, body: await deps.metrics.source() }),
   });
   admin.add({ method: 'GET', path: '/policy/status', handle: () => ({ body: deps.policy.status() }) });
   admin.add({

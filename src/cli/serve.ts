@@ -1,4 +1,9 @@
+import cluster from 'node:cluster';
+import path from 'node:path';
 import { commonOptions, overridesFrom, parse } from './common.js';
+import { loadPolicy } from '../policy/load.js';
+import { runPrimary, workerCount } from '../cluster/primary.js';
+import { joinCluster } from '../cluster/worker.js';
 import { startServer } from '../main.js';
 import { createLogger } from '../observability/logger.js';
 import { PolicyError } from '../policy/errors.js';
@@ -30,9 +35,16 @@ export async function serveCommand(args: string[]): Promise<number> {
     return 0;
   }
   const log = createLogger();
+  const overrides = overridesFrom(values);
   let server;
   try {
-    server = await startServer({ policiesDir: values.policies, overrides: overridesFrom(values), logger: log });
+    if (cluster.isPrimary) {
+      // workers > 1: this process only starts and watches the workers (src/cluster/).
+      const { policy } = (await loadPolicy(path.resolve(values.policies), { overrides })).compiled;
+      const count = workerCount(policy);
+      if (count > 1) return await runPrimary({ count, log, graceMs: policy.limits.shutdown_grace * 1000 });
+    }
+    server = await startServer({ policiesDir: values.policies, overrides, logger: log });
   } catch (err) {
     if (err instanceof PolicyError) {
       process.stderr.write(`borderpatrol: the policy is not valid:\n${err.message}\n`);
@@ -55,6 +67,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     throw err;
   }
   const running = server;
+  if (cluster.isWorker) joinCluster(running);
   return new Promise<number>((resolve) => {
     const shutdown = (signal: string) => {
       log.info({ event: 'signal', signal }, 'signal received');

@@ -3,6 +3,8 @@ import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom
 /** Every Prometheus metric the server exposes on the admin listener's /metrics. */
 export class Metrics {
   readonly registry = new Registry();
+  /** The text GET /metrics serves: this process's registry, or (in a cluster worker) the sum over all workers. */
+  source: () => Promise<string> = () => this.registry.metrics();
   readonly connections = new Counter({ name: 'borderpatrol_connections_total', help: 'Client connections accepted', registers: [this.registry] });
   readonly connectionsRefused = new Counter({
     name: 'borderpatrol_connections_refused_total',

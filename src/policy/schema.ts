@@ -204,6 +204,13 @@ export const policySchema = z
     hostname: z.string().min(1).default(os.hostname()),
     listen: hostPort.default('0.0.0.0:25'),
     dry_run: z.boolean().default(false),
+    /**
+     * Processes sharing the listening socket, to use more than one core. auto: one per core
+     * with store.redis, else 1. More than one needs store.redis: the embedded store lives in
+     * one process. Read at start only.
+     */
+    // Numbers given as text (--set workers=2) are read as numbers.
+    workers: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(64)]).default(1),
     /** No network lookups at all (DNS blocklists, SPF/DKIM/DMARC, rDNS): every DNS-using check must honour it. */
     offline: z.boolean().default(false),
     local_domains: z.array(z.string().min(1)).default([]),
@@ -248,6 +255,11 @@ export const policySchema = z
   .superRefine((p, ctx) => {
     const problem = modeProblem(p);
     if (problem) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
+  })
+  .superRefine((p, ctx) => {
+    if (typeof p.workers === 'number' && p.workers > 1 && !p.store.redis) {
+      ctx.addIssue({ code: 'custom', path: ['workers'], message: `workers: ${p.workers} needs store.redis: the embedded store lives in one process (use 1, or auto)` });
+    }
   });
 
 /** The threshold cross-check needs reject and add_header as numbers; other errors may exist. */
