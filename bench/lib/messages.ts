@@ -24,22 +24,45 @@ function words(vocabulary: readonly string[], seed: number): () => string {
   };
 }
 
-function paragraphs(next: () => string, bytes: number): string[] {
+function paragraphs(next: () => string, bytes: number, text?: readonly string[]): string[] {
   const lines: string[] = [];
   let size = 0;
   let n = 0;
   while (size < bytes) {
     let line = '';
-    while (line.length < 70) line += (line ? ' ' : '') + next();
-    if (++n % 9 === 0) line += ` https://www.example.org/page/${n}`;
+    if (text && text.length > 0) line = text[n % text.length] as string;
+    else while (line.length < 70) line += (line ? ' ' : '') + next();
+    if (++n % 9 === 0 && !text) line += ` https://www.example.org/page/${n}`;
     lines.push(line);
     size += line.length + 2;
   }
   return lines;
 }
 
+/**
+ * Lines of real legitimate mail to write the benchmark message with, from a labelled
+ * corpus's dev/ham (never trained on), so a classifier trained on its train/ set sees the
+ * benchmark message for what it is: ham. Empty when there is no corpus.
+ */
+export function hamLines(corpusDir: string, files = 40): string[] {
+  const dir = path.join(corpusDir, 'dev', 'ham');
+  if (!fs.existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const name of fs.readdirSync(dir).sort().slice(0, files)) {
+    const text = fs.readFileSync(path.join(dir, name), 'latin1');
+    const start = text.search(/\r?\n\r?\n/);
+    if (start < 0) continue;
+    for (const line of text.slice(start).split(/\r?\n/)) {
+      // Plain prose only: no MIME structure, quoting or lone dots.
+      if (line.length < 20 || line.length > 200 || /^(--|>|\.|content-|begin )/i.test(line) || /[^\x20-\x7e]/.test(line)) continue;
+      out.push(line);
+    }
+  }
+  return out;
+}
+
 /** One message of about `size` bytes, LF line ends (smtp-source -F adds CR and dot-stuffs). */
-export function makeMessage(size: number, opts: { spam?: boolean; seed?: number; id?: string } = {}): string {
+export function makeMessage(size: number, opts: { spam?: boolean; seed?: number; id?: string; text?: readonly string[] } = {}): string {
   const next = words(opts.spam ? SPAM_WORDS : HAM_WORDS, opts.seed ?? 7);
   const id = opts.id ?? `bench-${size}`;
   const head = [
@@ -52,8 +75,8 @@ export function makeMessage(size: number, opts: { spam?: boolean; seed?: number;
     'Content-Type: multipart/alternative; boundary="b1"',
   ];
   const half = Math.max(200, Math.floor((size - 600) / 2));
-  const text = paragraphs(next, half);
-  const html = paragraphs(next, half - 60).map((l) => `<p>${l.replace(/(https:\S+)/, '<a href="$1">link</a>')}</p>`);
+  const text = paragraphs(next, half, opts.text);
+  const html = paragraphs(next, half - 60, opts.text).map((l) => `<p>${l.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/(https:\S+)/, '<a href="$1">link</a>')}</p>`);
   return [
     ...head,
     '',

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { Redis } from 'ioredis';
 
 /** Counts the commands a Redis server processed, for "round trips per message". */
@@ -23,4 +24,40 @@ export class RedisCounter {
   close(): void {
     this.client.disconnect();
   }
+}
+
+/**
+ * Round trips between the clients and Redis while `work` runs, counted with MONITOR: every
+ * command a client sent is one line; commands a Lua script ran inside Redis are marked
+ * "lua" and are not round trips. MONITOR slows Redis down, so this runs on a small sample
+ * apart from the throughput runs. `work` returns how many messages it sent.
+ */
+export async function redisRoundTrips(port: number, work: () => Promise<number>): Promise<number> {
+  const socket = net.connect({ host: '127.0.0.1', port });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  let buffer = '';
+  let commands = 0;
+  let own = '';
+  socket.on('data', (d: Buffer) => {
+    buffer += d.toString('latin1');
+    let nl: number;
+    while ((nl = buffer.indexOf('\r\n')) >= 0) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 2);
+      const source = /^\+\d+\.\d+ \[\d+ ([^\]]+)\]/.exec(line)?.[1];
+      if (!source || source === 'lua' || source === own) continue;
+      commands++;
+    }
+  });
+  socket.write('*1\r\n$7\r\nMONITOR\r\n');
+  await new Promise((r) => setTimeout(r, 100));
+  own = `127.0.0.1:${socket.localPort}`;
+  commands = 0;
+  const messages = await work();
+  await new Promise((r) => setTimeout(r, 300));
+  socket.destroy();
+  return messages > 0 ? commands / messages : NaN;
 }
