@@ -4,10 +4,10 @@
  * Postfix relaying by itself. Everything runs on loopback, on free ports, bounded in
  * messages and in time. Writes bench/results.json and prints a table.
  *
- *   --quick          one run per figure, fewer messages, no Postfix row (about 2 minutes)
+ *   --quick          one run per figure, fewer messages, no Postfix or workers rows
  *   --runs N         runs per figure (default 3; the median is reported)
  *   --corpus DIR     labelled corpus with train/ham and train/spam for the Bayes row
- *   --workers LIST   also run the default policy with these worker counts (e.g. 1,2)
+ *   --workers LIST   worker counts for the extra default/full rows (default auto; '' for none)
  *   --only NAMES     targets to run (direct, bare, postfix, none, default, full)
  *   --out FILE       results file (default bench/results.json)
  */
@@ -15,22 +15,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseDocument, isMap, isSeq } from 'yaml';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { startRedis } from '../test/helpers/redis.js';
 import { checkSections } from '../src/checks/sections.js';
-import { hamLines, makeMessage, wireForm, writeTrainingSet } from './lib/messages.js';
+import { hamLines, makeMessage, wireForm } from './lib/messages.js';
 import { cpuMs, peakRssMb, resetPeak, rssMb } from './lib/procs.js';
 import { runSmtpSource } from './lib/smtp-source.js';
 import { runTiming } from './lib/timing-client.js';
 import { idleConnections, concurrentTransactions } from './lib/memory-load.js';
 import { RedisCounter, redisRoundTrips } from './lib/redis-counter.js';
 import { startNxDns } from './lib/nx-dns.js';
-import { median, percentile, round, table } from './lib/stats.js';
+import { median, percentile, round } from './lib/stats.js';
+import { evaluateTargets, printReport, type Row } from './lib/report.js';
+import { corpusDir, raisedRateLimits, trainBayes } from './lib/setups.js';
 import { REPO, directTarget, startBare, prepareBorderpatrol, startBorderpatrolTarget, startPostfixRelay, startSink, type BorderpatrolSetup, type PreparedBorderpatrol, type Target } from './lib/targets.js';
-
-const run = promisify(execFile);
 
 const { values: opts } = parseArgs({
   options: {
@@ -81,60 +78,6 @@ interface Sample {
   redisPerMsg: number;
 }
 
-interface Row {
-  target: string;
-  workload: string;
-  messagesPerSecond: number;
-  ratioToLimit: number;
-  txP50Ms: number;
-  txP99Ms: number;
-  addedP50Ms: number;
-  addedP99Ms: number;
-  greetP50Ms: number;
-  cpuMsPerMessage: number;
-  peakRssMb: number;
-  redisCommandsPerMessage: number;
-  redisRoundTripsPerMessage: number;
-  runs: number;
-  failedRuns: string[];
-}
-
-function corpusDir(): string {
-  return opts.corpus ?? path.join(REPO, '..', 'shared', 'corpus');
-}
-
-async function trainBayes(setup: { policiesDir: string; overrides: Array<{ key: string; value: string }> }, workDir: string): Promise<string> {
-  const corpus = corpusDir();
-  let ham: string[];
-  let spam: string[];
-  let note: string;
-  const listDir = (d: string) => fs.readdirSync(d).sort().map((f) => path.join(d, f));
-  if (fs.existsSync(path.join(corpus, 'train', 'ham')) && fs.existsSync(path.join(corpus, 'train', 'spam'))) {
-    ham = listDir(path.join(corpus, 'train', 'ham'));
-    spam = listDir(path.join(corpus, 'train', 'spam'));
-    if (quick) {
-      ham = ham.slice(0, 300);
-      spam = spam.slice(0, 300);
-    }
-    note = `trained on ${ham.length} ham + ${spam.length} spam from ${path.relative(REPO, corpus) || corpus}`;
-  } else {
-    const set = writeTrainingSet(path.join(workDir, 'train'), 250);
-    ham = listDir(set.ham);
-    spam = listDir(set.spam);
-    note = `no corpus at ${corpus}: trained on a generated set of 250 ham + 250 spam`;
-  }
-  const sets = setup.overrides.flatMap((o) => ['--set', `${o.key}=${o.value}`]);
-  for (const [cls, files] of [['ham', ham], ['spam', spam]] as const) {
-    progress(`learning ${files.length} ${cls}`);
-    // The learn command's own code path, into the same store the server reads.
-    await run(process.execPath, [path.join(REPO, 'dist', 'cli.js'), 'learn', cls, '--policies', setup.policiesDir, '--jobs', '16', ...sets, ...files], {
-      cwd: workDir,
-      maxBuffer: 64 * 1024 * 1024,
-      timeout: 10 * 60_000,
-    });
-  }
-  return note;
-}
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -146,7 +89,7 @@ async function main(): Promise<void> {
   const messageFiles = new Map<number, { file: string; wire: Buffer }>();
   // Written with real legitimate mail when a corpus is at hand (a trained Bayes then sees
   // ham, as it would on most of an MX's mail); with generated words otherwise.
-  const corpusText = hamLines(corpusDir());
+  const corpusText = hamLines(corpusDir(opts.corpus));
   if (corpusText.length === 0) notes.push('benchmark messages written with generated words (no corpus dev/ham)');
   for (const size of new Set(WORKLOADS.map((w) => w.size))) {
     const text = makeMessage(size, { text: corpusText });
@@ -227,7 +170,7 @@ async function main(): Promise<void> {
       if (prepared.dropped.length > 0) notes.push(`${s.name}: this policy schema has no ${prepared.dropped.join(', ')} (not set)`);
       // Bayes is trained first, into the Redis the server reads, through `borderpatrol learn`.
       if (s.name.startsWith('bp-full') && !trained) {
-        notes.push(`bp-full: ${await trainBayes(prepared, workDir)}`);
+        notes.push(`bp-full: ${await trainBayes(prepared, workDir, { corpus: corpusDir(opts.corpus), quick, progress })}`);
         trained = true;
       }
       const target = await startBorderpatrolTarget(prepared, workDir);
@@ -398,106 +341,6 @@ async function main(): Promise<void> {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     fs.rmSync(workDir, { recursive: true, force: true });
   }
-}
-
-/** The shipped checks/ratelimit.yaml with every rate and burst a million times higher. */
-function raisedRateLimits(): Record<string, string> {
-  const file = path.join(REPO, 'policies', 'checks', 'ratelimit.yaml');
-  if (!fs.existsSync(file)) return {};
-  const doc = parseDocument(fs.readFileSync(file, 'utf8'));
-  const rules = doc.get('rules');
-  if (isSeq(rules)) {
-    for (const rule of rules.items) {
-      if (!isMap(rule)) continue;
-      for (const key of ['rate', 'burst']) {
-        const v = rule.get(key);
-        if (typeof v === 'number') rule.set(key, v * 1_000_000);
-      }
-    }
-  }
-  return { 'checks/ratelimit.yaml': doc.toString() };
-}
-
-interface TargetCheck {
-  target: string;
-  measured: string;
-  met: boolean | null;
-}
-
-interface Latency {
-  target: string;
-  p50Ms: number;
-  p99Ms: number;
-  addedP50Ms: number;
-  addedP99Ms: number;
-  samples: number;
-}
-
-function evaluateTargets(rows: Row[], memory: Array<{ target: string; idle1000RssMb: number }>, latency: Latency[]): TargetCheck[] {
-  const rate = (t: string, w: string) => rows.find((r) => r.target === t && r.workload === w)?.messagesPerSecond ?? NaN;
-  const names = [...new Set(rows.map((r) => r.target))];
-  const out: TargetCheck[] = [];
-  const bare = rate('bare', '10k -s 200');
-  for (const t of names.filter((n) => n.startsWith('bp-default'))) {
-    const def = rate(t, '10k -s 200');
-    out.push({ target: `${t} ≥ 60% of bare smtp-server+nodemailer (10k -s 200)`, measured: `${def} vs ${bare} msg/s = ${round((def / bare) * 100, 0)}%`, met: Number.isFinite(def / bare) ? def >= 0.6 * bare : null });
-    out.push({ target: `${t} ≥ 1.5× Haraka's ~600 msg/s = 900 msg/s (10k -s 200)`, measured: `${def} msg/s`, met: Number.isFinite(def) ? def >= 900 : null });
-  }
-  const postfix = rate('postfix', '10k -s 200');
-  const postfixRef = Number.isFinite(postfix) ? postfix : 850;
-  for (const t of names.filter((n) => n.startsWith('bp-full'))) {
-    const full = rate(t, '10k -s 200');
-    out.push({
-      target: `${t} no slower than Postfix relaying (${Number.isFinite(postfix) ? 'measured' : 'issue figure 600–850, upper end'}, 10k -s 200)`,
-      measured: `${full} vs ${postfixRef} msg/s`,
-      met: Number.isFinite(full) ? full >= postfixRef : null,
-    });
-  }
-  for (const t of names.filter((n) => n.startsWith('bp-default') || n.startsWith('bp-full'))) {
-    const r = rows.find((x) => x.target === t && x.workload === '10k -d -s 20');
-    if (r) out.push({ target: `${t}: p99 added latency < 20 ms (10k -d -s 20)`, measured: `${r.addedP99Ms} ms`, met: Number.isFinite(r.addedP99Ms) ? r.addedP99Ms < 20 : null });
-    const u = latency.find((x) => x.target === t);
-    if (u) out.push({ target: `${t}: p99 added latency < 20 ms (one client, -d, not queueing)`, measured: `${u.addedP99Ms} ms`, met: Number.isFinite(u.addedP99Ms) ? u.addedP99Ms < 20 : null });
-  }
-  for (const m of memory) out.push({ target: `${m.target}: peak RSS < 150 MB with 1,000 connections`, measured: `${m.idle1000RssMb} MB`, met: m.idle1000RssMb < 150 });
-  return out;
-}
-
-function printReport(r: { cores: number; cpu: string; rows: Row[]; unloadedLatency: Latency[]; memory: Array<Record<string, string | number>>; targetChecks: TargetCheck[]; notes: string[]; runsPerFigure: number; loadAverageAtStart: number[]; targets: Array<{ name: string; label: string }>; durationSeconds: number }, cores: number): void {
-  const lines: string[] = [];
-  lines.push(`Borderpatrol benchmark — ${cores} cores (${r.cpu}), median of ${r.runsPerFigure} run(s), load average at start ${r.loadAverageAtStart.map((l) => l.toFixed(2)).join(' ')}`);
-  lines.push('');
-  for (const t of r.targets) lines.push(`  ${t.name.padEnd(18)} ${t.label}`);
-  lines.push('');
-  lines.push(
-    table([
-      ['workload', 'target', 'msg/s', '×limit', 'p50 ms', 'p99 ms', '+p50 ms', '+p99 ms', 'greet ms', 'CPU ms/msg', 'peak RSS MB', 'Redis cmd/msg', 'Redis RT/msg'],
-      ...r.rows.map((x) => [x.workload, x.target, x.messagesPerSecond, x.ratioToLimit, x.txP50Ms, x.txP99Ms, x.addedP50Ms, x.addedP99Ms, x.greetP50Ms, x.cpuMsPerMessage, x.peakRssMb, x.redisCommandsPerMessage, x.redisRoundTripsPerMessage]),
-    ]),
-  );
-  lines.push('');
-  lines.push('p50/p99: MAIL FROM to the reply after "." per message, timed by bench/lib/timing-client.ts at the same concurrency; +p50/+p99: minus the same');
-  lines.push('percentile straight into smtp-sink; greet: connect to 220. CPU and peak RSS: the server process (all workers) from /proc. Redis cmd: commands');
-  lines.push('Redis executed (INFO), Lua-internal ones included; RT: commands clients sent (MONITOR, on a 20-message sample).');
-  lines.push('');
-  lines.push(table([['latency, one client, -d (ms)', 'p50', 'p99', '+p50', '+p99', 'samples'], ...r.unloadedLatency.map((u) => [u.target, u.p50Ms, u.p99Ms, u.addedP50Ms, u.addedP99Ms, u.samples])]));
-  if (r.memory.length > 0) {
-    lines.push('');
-    lines.push(
-      table([
-        ['memory (MB)', 'RSS after the runs', 'fresh RSS', 'peak, 1,000 idle conns', 'greeted', 'peak, 200 concurrent 100 KB', 'accepted'],
-        ...r.memory.map((m) => [String(m.target), Number(m.afterLoadRssMb), Number(m.freshRssMb), Number(m.idle1000RssMb), Number(m.idleGreeted), Number(m.concurrent200PeakMb), Number(m.concurrentAccepted)]),
-      ]),
-    );
-  }
-  lines.push('');
-  lines.push(table([['target', 'measured', 'met'], ...r.targetChecks.map((c) => [c.target, c.measured, c.met === null ? 'n/a' : c.met ? 'yes' : 'NO'])]));
-  const failed = r.rows.filter((x) => x.failedRuns.length > 0);
-  if (failed.length > 0 || r.notes.length > 0) lines.push('');
-  for (const f of failed) lines.push(`! ${f.target} ${f.workload}: ${f.failedRuns.join('; ')}`);
-  for (const n of r.notes) lines.push(`note: ${n}`);
-  lines.push(`(${r.durationSeconds} s)`);
-  process.stdout.write(lines.join('\n') + '\n');
 }
 
 main().catch((err: unknown) => {

@@ -141,6 +141,8 @@ describe('hostile content: NUL bytes, bad UTF-8, MIME bombs, endless base64, 25 
     assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
     c.close();
     await serving;
+    await assertServes(bp.port, pf, 'after-mime-bomb');
+    await assertMemoryBack(baseline, 'after NUL bytes, bad UTF-8 and the MIME bomb');
   });
 
   test('base64 that never ends (20 MB, no closing boundary): a verdict within seconds, relayed whole', async () => {

@@ -86,6 +86,8 @@ describe('floods: pipelined commands, recipients, huge headers and lines', () =>
     const r = await replies;
     assert.equal(r.counts.get(250), 1 + rounds * 3, JSON.stringify([...r.counts]));
     s.destroy();
+    await assertServes(bp.port, pf, 'after-command-floods');
+    await assertMemoryBack(baseline, 'after the command floods');
   });
 
   test('100,000 recipients: the first 100 are taken, every other one gets 452 4.5.3, quickly; the message reaches each of the 100 once', async () => {

@@ -80,6 +80,8 @@ describe('TLS handshake garbage and PROXY headers from untrusted peers', () => {
     const r = await c.reply(5000);
     assert.equal(r.code, 421);
     assert.ok(await c.waitClosed());
+    await assertServes(bp.port, pf, 'after-client-hello');
+    await assertMemoryBack(baseline, 'after TLS garbage');
   });
 
   test('PROXY v1 and v2 headers from an untrusted peer: 421 before the greeting, the claimed address is never used', async () => {
