@@ -66,6 +66,8 @@ export interface BorderpatrolSetup {
   /** Overrides kept only when this version of the policy schema knows the key. */
   optionalSet?: Record<string, string>;
   redisPort: number | null;
+  /** Train Bayes from these directories before the server starts. */
+  trainFrom?: { ham: string; spam: string };
 }
 
 /** A private copy of policies/ with some files replaced. */
@@ -122,6 +124,8 @@ export async function prepareBorderpatrol(s: BorderpatrolSetup, sinkPort: number
     // it as on any client), and the per-IP cap must allow the whole load from one address.
     'smtp.trusted_networks': '',
     'limits.max_connections_per_ip': '2000',
+    // Room for the 1,000 idle clients of the memory figure beside connections still closing.
+    'limits.max_clients': '2000',
     ...s.set,
   };
   const required = Object.entries(base).map(([key, value]) => ({ key, value }));
