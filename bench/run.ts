@@ -14,6 +14,7 @@
  *   --workers LIST   extra rows with workers: N and a Redis store (e.g. auto,2; default none)
  *   --only NAMES     targets to run (direct, bare, haraka, bp, bp-bayes, postfix, bp-none, bp-wN)
  *   --out FILE       results file (default bench/results.json)
+ *   --profile DIR    write a V8 CPU profile of each Borderpatrol server into DIR
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -42,6 +43,7 @@ const { values: opts } = parseArgs({
     workers: { type: 'string', default: '' },
     only: { type: 'string' },
     out: { type: 'string', default: path.join(REPO, 'bench', 'results.json') },
+    profile: { type: 'string' },
   },
 });
 const quick = opts.quick === true;
@@ -155,7 +157,7 @@ async function main(): Promise<void> {
       if (prepared.dropped.length > 0) notes.push(`${s.name}: this policy schema has no ${prepared.dropped.join(', ')} (not set)`);
       // Bayes learns first, into the store the server reads, through `borderpatrol learn`.
       if (s.trainFrom) notes.push(`${s.name}: ${await trainBayes(prepared, workDir, { dirs: s.trainFrom, quick, progress })}`);
-      const target = await startBorderpatrolTarget(prepared, workDir);
+      const target = await startBorderpatrolTarget(prepared, workDir, opts.profile ? path.resolve(opts.profile) : undefined);
       targets.push(target);
       stops.push(target.stop);
     }

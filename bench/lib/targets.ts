@@ -134,8 +134,10 @@ export async function prepareBorderpatrol(s: BorderpatrolSetup, sinkPort: number
 }
 
 /** `borderpatrol serve` as a child process (so its CPU and memory can be read from /proc). */
-export async function startBorderpatrolTarget(p: PreparedBorderpatrol, workDir: string): Promise<Target> {
-  const args = [path.join(REPO, 'dist', 'cli.js'), 'serve', '--policies', p.policiesDir, ...p.overrides.flatMap((o) => ['--set', `${o.key}=${o.value}`])];
+export async function startBorderpatrolTarget(p: PreparedBorderpatrol, workDir: string, profileDir?: string): Promise<Target> {
+  // --cpu-prof: V8 writes the CPU profile of the whole run when the server exits.
+  const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${p.setup.name}.cpuprofile`] : [];
+  const args = [...profile, path.join(REPO, 'dist', 'cli.js'), 'serve', '--policies', p.policiesDir, ...p.overrides.flatMap((o) => ['--set', `${o.key}=${o.value}`])];
   const proc: Proc = await spawnProcess(process.execPath, args, { port: p.port, logFile: path.join(workDir, `borderpatrol-${p.setup.name}.log`), cwd: workDir, readyTimeoutMs: 30_000 });
   return { name: p.setup.name, label: p.setup.label, port: p.port, pid: proc.pid, redisPort: p.setup.redisPort, stop: () => proc.stop(35_000) };
 }
