@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what the test suite needs when it is missing, then run it.
-# Debian packages: postfix (and its smtp-source/smtp-sink), redis-server, swaks, openssl, rspamd (for rspamc), chromium.
+# Debian packages: postfix (and its smtp-source/smtp-sink), redis-server, swaks, openssl, rspamd (for rspamc), chromium, clamav-daemon (clamd).
 # npm packages: npm ci.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,8 @@ have openssl || need+=(openssl)
 have /usr/bin/chromium || need+=(chromium)
 # rspamc (Debian ships it in the rspamd package): the learn endpoints are tested with the real client.
 have rspamc || need+=(rspamd)
+# clamd (clamav-daemon) scans in the antivirus tests, with a signature file the tests write; clamav brings its libraries and tools.
+have /usr/sbin/clamd || need+=(clamav-daemon clamav)
 for extra in ${BORDERPATROL_TEST_PACKAGES:-}; do need+=("$extra"); done
 
 if [ "${#need[@]}" -gt 0 ]; then
