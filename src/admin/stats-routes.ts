@@ -1,6 +1,6 @@
 import type { AdminServer } from './server.js';
 import type { Store } from '../stores/types.js';
-import type { HistoryEntry } from '../observability/history.js';
+import type { HistoryEntry } from '../history/record.js';
 
 const DEFAULT_WINDOW = 3600;
 const MAX_WINDOW = 7 * 86_400;
