@@ -44,6 +44,8 @@ export class Metrics {
     buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2],
     registers: [this.registry],
   });
+  /** Symbol hits by name (what `rspamc counters` shows); the symbols are the policy's, so the label set is bounded. */
+  readonly symbolHits = new Counter({ name: 'borderpatrol_symbol_hits_total', help: 'Times a check reported each symbol', labelNames: ['symbol'], registers: [this.registry] });
   readonly checkErrors = new Counter({ name: 'borderpatrol_check_errors_total', help: 'Checks that failed or timed out', labelNames: ['check'], registers: [this.registry] });
   readonly storeErrors = new Counter({ name: 'borderpatrol_store_errors_total', help: 'Store operations that failed', labelNames: ['operation'], registers: [this.registry] });
   readonly policyReloads = new Counter({ name: 'borderpatrol_policy_reloads_total', help: 'Policy reload attempts', labelNames: ['result'], registers: [this.registry] });
