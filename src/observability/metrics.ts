@@ -52,12 +52,26 @@ export class Metrics {
   readonly policyValid = new Gauge({
     name: 'borderpatrol_policy_valid',
     help: '1 when the policy files on disk are valid and in force, 0 while a broken edit is being ignored',
+    // Over workers: 0 as soon as one of them runs on a stale policy.
+    aggregator: 'min',
     registers: [this.registry],
   });
-  readonly policyLoadedAt = new Gauge({ name: 'borderpatrol_policy_loaded_timestamp_seconds', help: 'When the policy in force was loaded', registers: [this.registry] });
+  readonly policyLoadedAt = new Gauge({
+    name: 'borderpatrol_policy_loaded_timestamp_seconds',
+    help: 'When the policy in force was loaded',
+    // Over workers: the newest load (a sum of timestamps means nothing).
+    aggregator: 'max',
+    registers: [this.registry],
+  });
 
   constructor(options: { defaults?: boolean } = {}) {
-    if (options.defaults !== false) collectDefaultMetrics({ register: this.registry, prefix: 'borderpatrol_' });
+    if (options.defaults !== false) {
+      collectDefaultMetrics({ register: this.registry, prefix: 'borderpatrol_' });
+      // prom-client leaves the start time out of a cluster's sum; the oldest worker's is the
+      // service's uptime as far as a dashboard is concerned.
+      const started = this.registry.getSingleMetric('borderpatrol_process_start_time_seconds') as unknown as { aggregator: string } | undefined;
+      if (started) started.aggregator = 'min';
+    }
     this.policyValid.set(1);
   }
 }
