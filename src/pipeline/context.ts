@@ -14,8 +14,8 @@ export interface ClientInfo {
   tls: boolean;
   /** 'ESMTP' after EHLO, 'SMTP' after HELO. */
   proto: string;
-  /** Where ip came from: the socket, a PROXY header, or Postfix's XFORWARD. */
-  source: 'socket' | 'proxy' | 'xforward';
+  /** Where ip came from: the socket, a PROXY header, Postfix's XFORWARD, milter macros, or a scan's --ip. */
+  source: 'socket' | 'proxy' | 'xforward' | 'milter' | 'scan';
 }
 
 export interface Envelope {
