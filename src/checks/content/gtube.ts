@@ -1,5 +1,5 @@
 import type { ForcedAction } from '../types.js';
-import type { ParsedMessage } from '../../scoring/parsed-message.js';
+import type { ParsedMessage } from '../../mail/parsed-message.js';
 import { reply } from '../../decision/replies.js';
 
 /**
