@@ -11,17 +11,22 @@ export class MessageBuffer {
   private parts: Buffer[] = [];
   private size = 0;
   oversized = false;
-  /** The header fields in order (name as sent): the index of a field for CHGHEADER. */
-  readonly fieldNames: string[] = [];
+  /** The header fields in order, as sent (value latin1, with its leading space): CHGHEADER counts them. */
+  readonly fields: Array<{ name: string; value: string }> = [];
 
-  constructor(private readonly maxSize: number) {}
+  /** maxFields: fields remembered for edits (limits.max_headers; a message with more is refused anyway). */
+  constructor(
+    private readonly maxSize: number,
+    private readonly maxFields = 1000,
+  ) {}
 
   get bytes(): number {
     return this.size;
   }
 
   header(name: string, value: Buffer): void {
-    this.fieldNames.push(name);
+    if (this.oversized) return;
+    if (this.fields.length < this.maxFields) this.fields.push({ name, value: value.toString('latin1') });
     const line = Buffer.concat([Buffer.from(name + ':', 'latin1'), crlf(value), CRLF]);
     this.add(line);
   }

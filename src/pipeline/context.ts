@@ -14,8 +14,10 @@ export interface ClientInfo {
   tls: boolean;
   /** 'ESMTP' after EHLO, 'SMTP' after HELO. */
   proto: string;
-  /** Where ip came from: the socket, a PROXY header, or Postfix's XFORWARD. */
-  source: 'socket' | 'proxy' | 'xforward';
+  /** Where ip came from: the socket, a PROXY header, Postfix's XFORWARD, or Postfix's milter CONNECT. */
+  source: 'socket' | 'proxy' | 'xforward' | 'milter';
+  /** The login name when the client authenticated to Postfix (milter `{auth_authen}`): trusted like trusted_networks. */
+  authenticated?: string;
 }
 
 export interface Envelope {
