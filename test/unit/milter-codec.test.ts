@@ -136,7 +136,7 @@ describe('the message rebuilt from HEADER, EOH and BODY', () => {
     m.endOfHeaders();
     m.body(Buffer.from('line 1\r\nline 2\r\n'));
     assert.equal(m.raw().toString(), 'Subject: hello\r\nX-Long: one\r\n\ttwo\r\n\r\nline 1\r\nline 2\r\n');
-    assert.deepEqual(m.fieldNames, ['Subject', 'X-Long']);
+    assert.deepEqual(m.fields.map((f) => f.name), ['Subject', 'X-Long']);
   });
 
   test('bytes past the bound are not kept and the message is marked oversized', () => {
