@@ -83,7 +83,9 @@ export class MilterConnection {
       this.protocolError(err);
       return;
     }
-    if (commands.length > 0) this.arm();
+    // Only a complete packet restarts the clock: bytes trickling in one at a time do not.
+    if (commands.length === 0) return;
+    this.arm();
     this.queue.push(...commands);
     void this.drain();
   }
