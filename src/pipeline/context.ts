@@ -2,7 +2,7 @@ import type { Logger } from '../observability/logger.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import type { Store } from '../stores/types.js';
 import type { SymbolHit, ForcedAction, Phase } from '../checks/types.js';
-import type { ParsedMessage } from '../scoring/parsed-message.js';
+import type { ParsedMessage } from '../mail/parsed-message.js';
 
 /** Who is talking to us, as far as we know it. */
 export interface ClientInfo {
@@ -14,10 +14,8 @@ export interface ClientInfo {
   tls: boolean;
   /** 'ESMTP' after EHLO, 'SMTP' after HELO. */
   proto: string;
-  /** Where ip came from: the socket, a PROXY header, Postfix's XFORWARD, or Postfix's milter CONNECT. */
-  source: 'socket' | 'proxy' | 'xforward' | 'milter';
-  /** The login name when the client authenticated to Postfix (milter `{auth_authen}`): trusted like trusted_networks. */
-  authenticated?: string;
+  /** Where ip came from: the socket, a PROXY header, Postfix's XFORWARD, milter macros, or a scan's --ip. */
+  source: 'socket' | 'proxy' | 'xforward' | 'milter' | 'scan';
 }
 
 export interface Envelope {

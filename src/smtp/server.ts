@@ -19,7 +19,7 @@ import { receivedHeader } from '../relay/received.js';
 import type { Store } from '../stores/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { recordVerdict, type TransactionSummary } from '../observability/history.js';
+import { recordVerdict, type TransactionSummary } from '../history/record.js';
 import { parseIp, unmapIpv4 } from '../net/ip.js';
 import { checksRelay, isFilterMode, recipientVerification } from '../policy/mode.js';
 import { afterQueueOutcome, commandHandling } from '../decision/after-queue.js';

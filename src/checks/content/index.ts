@@ -1,7 +1,7 @@
 import type { Check, SymbolHit } from '../types.js';
 import { NO_HITS } from '../types.js';
 import type { CheckModule } from '../registry.js';
-import type { ParsedMessage } from '../../scoring/parsed-message.js';
+import type { ParsedMessage } from '../../mail/parsed-message.js';
 import { compiledRules } from './rules.js';
 
 /**
