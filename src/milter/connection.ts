@@ -3,10 +3,8 @@ import { PacketReader, MilterProtocolError, decodeCommand, encode, type MilterCo
 import { MessageBuffer } from './message.js';
 import { editPackets } from './edits.js';
 import { MILTER_VERSION, WANTED_ACTIONS, WANTED_STEPS, Step, BODY_CHUNK } from './protocol.js';
-import type { MilterSession, StepResult } from './engine.js';
-import { Replies } from '../decision/replies.js';
+import type { MailParams, OpenSession, SessionClient, SmtpSession, StepResult } from '../session/types.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
-import type { ClientInfo } from '../pipeline/context.js';
 import type { Logger } from '../observability/logger.js';
 import { unmapIpv4 } from '../net/ip.js';
 
@@ -31,7 +29,8 @@ export class MilterConnection {
   private headerReplies = true;
   /** Macros by the event they came with; the latest event of a kind replaces its set. */
   private readonly macros = new Map<number, Map<string, string>>();
-  private client: ClientInfo | null = null;
+  private session: SmtpSession;
+  private client: SessionClient | null = null;
   private heloName = '';
   private connected = false;
   private inTransaction = false;
@@ -42,11 +41,13 @@ export class MilterConnection {
 
   constructor(
     private readonly socket: net.Socket,
-    private readonly session: MilterSession,
+    private readonly openSession: OpenSession,
+    private readonly id: string,
     private readonly policy: () => CompiledPolicy,
     private readonly log: Logger,
     private readonly onDone: () => void,
   ) {
+    this.session = openSession({ id });
     const limits = policy().policy.limits;
     // A packet holds one body chunk (Postfix sends at most 65535 bytes) or one header field.
     this.reader = new PacketReader(Math.max(BODY_CHUNK, limits.max_line_length) + 1024);
@@ -119,6 +120,7 @@ export class MilterConnection {
     if (!this.closed) this.socket.write(packets.length === 1 ? (packets[0] as Buffer) : Buffer.concat(packets));
   }
 
+  /** A refusal goes to the client through Postfix; Postfix itself decides whether to hang up. */
   private answer(r: StepResult): void {
     this.send(r.ok ? encode.continue() : encode.replyCode(r.reply));
   }
@@ -176,14 +178,21 @@ export class MilterConnection {
       case 'body':
         return this.body(c.chunk);
       case 'eob':
+        if (this.messageAnswered) {
+          // Answered at the chunk that made it too big; Postfix does not usually ask again.
+          this.send(encode.continue());
+          this.endTransaction(false);
+          return;
+        }
         return this.endOfMessage();
       case 'abort':
         this.endTransaction(true);
         return;
       case 'quit_nc':
-        // Another SMTP connection follows on this socket: start over from CONNECT.
+        // Another SMTP connection follows on this socket: a new Session, from CONNECT.
         this.endTransaction(true);
         this.session.close();
+        this.session = this.openSession({ id: this.id });
         this.macros.clear();
         this.client = null;
         this.heloName = '';
@@ -198,11 +207,11 @@ export class MilterConnection {
   private async mail(args: string[]): Promise<void> {
     if (this.inTransaction) this.endTransaction(true);
     this.inTransaction = true;
-    const params = esmtpParams(args.slice(1));
     if (!this.connected) {
       this.connected = true;
-      const client = this.clientNow();
-      const steps = [() => this.session.connect(client), () => this.session.helo(client.helo)];
+      const client: SessionClient = this.client ?? { ip: '127.0.0.1', port: 0, source: 'milter' };
+      // Postfix's helo macros carry {tls_version} when the client used STARTTLS.
+      const steps = [() => this.session.connect({ ...client, tls: this.macro('tls_version') !== '' }), () => this.session.helo(this.heloName, 'ESMTP')];
       for (const step of steps) {
         const r = await step();
         if (!r.ok) {
@@ -212,19 +221,23 @@ export class MilterConnection {
         }
       }
     }
-    this.answer(await this.session.mail(unbracket(args[0] ?? ''), params));
+    this.answer(await this.session.mail(unbracket(args[0] ?? ''), this.mailParams(args.slice(1))));
   }
 
-  /** The client as far as Postfix told us: CONNECT, HELO, and the TLS and login macros. */
-  private clientNow(): ClientInfo {
-    const base = this.client ?? { ip: '127.0.0.1', port: 0, rdns: '', helo: '', tls: false, proto: 'ESMTP', source: 'milter' as const };
-    const authenticated = this.macro('auth_authen');
-    return {
-      ...base,
-      helo: this.heloName || this.macro('s'),
-      tls: this.macro('tls_version') !== '',
-      ...(authenticated ? { authenticated } : {}),
-    };
+  /** ESMTP parameters, and the login Postfix reports for a client that authenticated. */
+  private mailParams(args: string[]): MailParams {
+    const params: MailParams = {};
+    for (const a of args) {
+      const eq = a.indexOf('=');
+      const key = (eq < 0 ? a : a.slice(0, eq)).toUpperCase();
+      const value = eq < 0 ? '' : a.slice(eq + 1);
+      if (key === 'SIZE') params.size = Number(value) || 0;
+      else if (key === 'SMTPUTF8') params.smtputf8 = true;
+      else if (key === 'BODY') params.body8bit = value.toUpperCase() === '8BITMIME';
+    }
+    const authUser = this.macro('auth_authen');
+    if (authUser) params.authUser = authUser;
+    return params;
   }
 
   private startMessage(): void {
@@ -233,7 +246,7 @@ export class MilterConnection {
     this.messageAnswered = false;
   }
 
-  private body(chunk: Buffer): void {
+  private async body(chunk: Buffer): Promise<void> {
     if (!this.message) this.startMessage();
     const m = this.message as MessageBuffer;
     if (this.messageAnswered) {
@@ -241,41 +254,32 @@ export class MilterConnection {
       return;
     }
     m.body(chunk);
-    if (m.oversized) {
-      // No point reading the rest: Postfix ends the message with our reply.
-      this.messageAnswered = true;
-      this.send(encode.replyCode(Replies.messageTooBig(this.policy().policy.limits.max_message_size)));
+    if (!m.oversized) {
+      this.send(encode.continue());
       return;
     }
-    this.send(encode.continue());
+    // No point reading the rest: the Session refuses it (552 5.3.4) and Postfix ends the
+    // message with that reply.
+    this.messageAnswered = true;
+    await this.endOfMessage();
   }
 
   private async endOfMessage(): Promise<void> {
     if (!this.message) this.startMessage();
     const m = this.message as MessageBuffer;
-    if (m.oversized) {
-      this.send(encode.replyCode(Replies.messageTooBig(this.policy().policy.limits.max_message_size)));
-      this.endTransaction(false);
-      return;
-    }
-    const outcome = await this.session.data(m.raw(), this.macro('i'));
-    switch (outcome.kind) {
-      case 'refuse':
-        this.send(encode.replyCode(outcome.reply));
-        break;
-      case 'discard':
-        this.send(encode.discard());
-        break;
-      case 'accept':
-        this.send(...editPackets(outcome.edits, m.fields), encode.accept());
-        break;
-    }
-    this.endTransaction(false);
+    const result = await this.session.data(m.oversized ? Buffer.alloc(0) : m.raw(), {
+      queueId: this.macro('i'),
+      ...(m.oversized ? { measured: { size: m.bytes, oversized: true, bareNewline: false, longestLine: 0 } } : {}),
+    });
+    if (!result.accepted) this.send(encode.replyCode(result.reply));
+    else if (result.action === 'discard') this.send(encode.discard());
+    else this.send(...editPackets(result.headers, m.fields), encode.accept());
+    if (!m.oversized) this.endTransaction(false);
   }
 
   /** aborted: the transaction ended without an answer to its message (RSET, a new MAIL, QUIT). */
   private endTransaction(aborted: boolean): void {
-    if (aborted && this.inTransaction) this.session.abort();
+    if (aborted && this.inTransaction) this.session.reset();
     this.inTransaction = false;
     this.message = null;
     this.messageAnswered = false;
@@ -298,7 +302,6 @@ export class MilterConnection {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.queue.length = 0;
-    if (this.inTransaction) this.session.abort();
     this.session.close();
     this.onDone();
   }
@@ -307,11 +310,11 @@ export class MilterConnection {
 const CONNECT_EVENT = 0x43;
 const HELO_EVENT = 0x48;
 
-function clientFrom(c: Extract<MilterCommand, { kind: 'connect' }>): ClientInfo {
+function clientFrom(c: Extract<MilterCommand, { kind: 'connect' }>): SessionClient {
   // Postfix names a client without reverse DNS "[address]" (Sendmail's form) or "unknown".
   const rdns = c.hostname.startsWith('[') || c.hostname.toLowerCase() === 'unknown' ? '' : c.hostname;
   const ip = c.family === 'inet4' || c.family === 'inet6' ? unmapIpv4(c.address.replace(/^ipv6:/i, '')) : '127.0.0.1';
-  return { ip, port: c.port, rdns, helo: '', tls: false, proto: 'ESMTP', source: 'milter' };
+  return { ip, port: c.port, rdns, source: 'milter' };
 }
 
 /** "<a@b>" → "a@b"; "<>" → "". */
@@ -320,13 +323,3 @@ function unbracket(arg: string): string {
   return m ? (m[1] as string) : arg.trim();
 }
 
-/** ESMTP parameters as smtp-server gives them: upper-case keys, value or true. */
-function esmtpParams(args: string[]): Record<string, string | true> {
-  const out: Record<string, string | true> = {};
-  for (const a of args) {
-    const eq = a.indexOf('=');
-    if (eq < 0) out[a.toUpperCase()] = true;
-    else out[a.slice(0, eq).toUpperCase()] = a.slice(eq + 1);
-  }
-  return out;
-}

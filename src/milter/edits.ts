@@ -1,37 +1,37 @@
 import { encode } from './codec.js';
-import type { HeaderEdits } from './engine.js';
+import type { HeaderEdits } from '../session/types.js';
 
 /**
- * The header edits of a verdict as milter end-of-body replies. Postfix applies them to the
- * queue file (cleanup_milter): CHGHEADER counts fields of one name from 1 in the message as
- * received, INSHEADER counts positions from 0 in the message with Postfix's own Received on
- * top, ADDHEADER appends.
+ * A Session's header edits as milter end-of-body replies. Postfix applies them to the
+ * queue file (cleanup_milter): CHGHEADER counts the fields of one name from 1 in the
+ * message as received, INSHEADER counts positions from 0 in the message with Postfix's own
+ * Received on top, ADDHEADER appends.
  */
 export function editPackets(edits: HeaderEdits, fields: ReadonlyArray<{ name: string; value: string }>): Buffer[] {
   const out: Buffer[] = [];
-  // Client fields that pretend to be ours go: per name from the last instance to the first,
-  // so the instance numbers of those still to delete do not move.
-  const removed = new Map<string, { name: string; count: number }>();
+  // Inbound fields that pretend to be ours go: per name from the last instance to the
+  // first, so the numbers of those still to delete do not move.
+  const remove = new Set(edits.remove.map((n) => n.toLowerCase()));
+  const counts = new Map<string, { name: string; count: number }>();
   for (const f of fields) {
-    if (!edits.remove(f.name)) continue;
     const key = f.name.toLowerCase();
-    const entry = removed.get(key) ?? { name: f.name, count: 0 };
+    if (!remove.has(key)) continue;
+    const entry = counts.get(key) ?? { name: f.name, count: 0 };
     entry.count++;
-    removed.set(key, entry);
+    counts.set(key, entry);
   }
-  for (const { name, count } of removed.values()) for (let i = count; i >= 1; i--) out.push(encode.changeHeader(i, name, ''));
-  if (edits.subjectTag !== null) {
+  for (const { name, count } of counts.values()) for (let i = count; i >= 1; i--) out.push(encode.changeHeader(i, name, ''));
+  if (edits.subject !== null) {
     const subject = fields.find((f) => f.name.toLowerCase() === 'subject');
-    if (subject) out.push(encode.changeHeader(1, subject.name, `${edits.subjectTag} ${subject.value.replace(/^[ \t]+/, '')}`));
-    else out.push(encode.addHeader('Subject', edits.subjectTag));
+    out.push(subject ? encode.changeHeader(1, subject.name, edits.subject) : encode.addHeader('Subject', edits.subject));
   }
-  edits.prepend.forEach((field, i) => {
+  // Our fields go right below Postfix's Received (position 1), in order. Postfix writes the
+  // Received field of this hop itself, so ours would only repeat it.
+  let at = 1;
+  for (const field of edits.add) {
     const { name, value } = splitField(field);
-    out.push(encode.insertHeader(i, name, value));
-  });
-  for (const field of edits.append) {
-    const { name, value } = splitField(field);
-    out.push(encode.addHeader(name, value));
+    if (name.toLowerCase() === 'received') continue;
+    out.push(encode.insertHeader(at++, name, value));
   }
   return out;
 }

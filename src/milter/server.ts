@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { MilterConnection } from './connection.js';
-import type { SessionFactory } from './engine.js';
+import type { OpenSession } from '../session/types.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -18,7 +18,7 @@ export class MilterServer {
   private accepting = true;
 
   constructor(
-    private readonly sessions: SessionFactory,
+    private readonly openSession: OpenSession,
     private readonly policy: () => CompiledPolicy,
     private readonly log: Logger,
     private readonly metrics: Metrics,
@@ -48,7 +48,7 @@ export class MilterServer {
     const id = newId();
     const log = this.log.child({ conn: id });
     socket.setNoDelay(true);
-    const connection = new MilterConnection(socket, this.sessions(id), this.policy, log, () => {
+    const connection = new MilterConnection(socket, this.openSession, id, this.policy, log, () => {
       this.open.delete(connection);
       this.metrics.activeConnections.dec();
       log.info({ event: 'disconnect' }, 'milter peer disconnected');

@@ -28,7 +28,7 @@ describe('milter mode against a real Postfix (docs/postfix.md recipe)', () => {
         // One content rule puts a message in the greylist band (10 ≤ score < 15).
         'checks/content.yaml': 'rules:\n  - symbol: BAND_SUBJECT\n    type: subject\n    match: substring\n    pattern: "band please"\n',
         'symbols.yaml': 'BAND_SUBJECT:\n  score: 12\n',
-        'actions.yaml': 'add_header: 6\ngreylist: 10\nreject: 15\n',
+        'actions.yaml': 'add_header: 6\nrewrite_subject: 8\ngreylist: 10\nreject: 15\n',
         'checks/greylist.yaml': 'delay: 1\nretry_window: 3600\n',
       },
       // 127.0.0.55 plays an Internet client: only Postfix's own address is ours.
@@ -88,7 +88,7 @@ describe('milter mode against a real Postfix (docs/postfix.md recipe)', () => {
     assert.deepEqual(entry.rcpts, ['user@example.com']);
   });
 
-  test('a score-band message gets 451 4.7.1 and passes on retry, flagged', async () => {
+  test('a score-band message gets 451 4.7.1 and passes on retry, flagged and its Subject tagged', async () => {
     const opts = { id: 'mi-band', subject: 'band please', localAddress: '127.0.0.55' };
     const first = await send(pf.port, opts);
     assert.notEqual(first.code, 0);
@@ -98,8 +98,11 @@ describe('milter mode against a real Postfix (docs/postfix.md recipe)', () => {
     assert.equal(retry.code, 0, retry.out);
     const msg = await waitForMessage(pf, 'user', 'mi-band');
     assert.match(msg, /^X-Spam-Flag: YES$/m);
-    assert.match(msg, /^X-Spam-Action: add_header$/m);
+    // Past the band, a score of 12 earns rewrite_subject (8): the Subject changed in place.
+    assert.match(msg, /^X-Spam-Action: rewrite_subject$/m);
     assert.match(msg, /^X-Spam-Score: 12\.00$/m);
+    assert.equal(countOf(msg, /^Subject:/m), 1);
+    assert.match(msg, /^Subject: \*\*\*SPAM\*\*\* band please$/m);
     assert.equal((await pf.messages('user')).filter((m) => m.includes('<mi-band@origin.test>')).length, 1);
   });
 
