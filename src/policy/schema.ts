@@ -180,6 +180,17 @@ const smtpSchema = z
   })
   .prefault({});
 
+const milterSchema = z
+  .strictObject({
+    /**
+     * In milter mode, the Postfix hosts that may connect to the milter port; anyone else is
+     * disconnected at once (a stranger could otherwise probe the scoring and spend greylist
+     * and rate-limit state for others).
+     */
+    peers: z.array(cidr).default(['127.0.0.1', '::1']),
+  })
+  .prefault({});
+
 const actionsSchema = z
   .strictObject({
     reject: z.number().default(15),
@@ -204,7 +215,7 @@ const historySchema = z
 
 export const policySchema = z
   .strictObject({
-    mode: z.enum(['mx', 'content_filter', 'proxy_filter']).default('mx'),
+    mode: z.enum(['mx', 'content_filter', 'proxy_filter', 'milter']).default('mx'),
     hostname: z.string().min(1).default(os.hostname()),
     listen: hostPort.default('0.0.0.0:25'),
     dry_run: z.boolean().default(false),
@@ -227,6 +238,7 @@ export const policySchema = z
     store: storeSchema,
     admin: adminSchema,
     smtp: smtpSchema,
+    milter: milterSchema,
     history: historySchema,
     actions: actionsSchema,
     symbols: z.record(z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'symbol names are UPPER_CASE'), symbolSchema).default({}),
