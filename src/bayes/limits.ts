@@ -1,5 +1,5 @@
 import type { Policy } from '../policy/schema.js';
-import type { ParseLimits } from '../scoring/parse.js';
+import type { ParseLimits } from '../mail/parse.js';
 import type { TokenizerLimits } from './tokenizer.js';
 
 /** How much of a message is parsed and tokenised: the same for scan, learn and the live proxy. */

@@ -2,7 +2,7 @@ import type { Logger } from '../observability/logger.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import type { Store } from '../stores/types.js';
 import type { SymbolHit, ForcedAction, Phase } from '../checks/types.js';
-import type { ParsedMessage } from '../scoring/parsed-message.js';
+import type { ParsedMessage } from '../mail/parsed-message.js';
 import type { Verdict } from '../decision/verdict.js';
 
 /** Who is talking to us, as far as we know it. */

@@ -6,7 +6,7 @@ import { afterQueueOutcome } from '../decision/after-queue.js';
 import type { TransactionContext } from '../pipeline/context.js';
 import { evaluateMessage } from '../pipeline/evaluate.js';
 import { settleVerdict } from '../pipeline/postfilter.js';
-import type { TransactionSummary } from '../observability/history.js';
+import type { TransactionSummary } from '../history/record.js';
 import { isOwnHeader, restampMessage, splitMessage, type SplitMessage } from '../relay/header-block.js';
 import { receivedHeader } from '../relay/received.js';
 import { normalizeLineEnds, readMessage } from './message-reader.js';

@@ -1,5 +1,5 @@
 import type { Metrics } from '../observability/metrics.js';
-import { recordVerdict, type TransactionSummary } from '../observability/history.js';
+import { recordVerdict, type TransactionSummary } from '../history/record.js';
 import type { TransactionContext } from '../pipeline/context.js';
 import type { Recorder } from './types.js';
 

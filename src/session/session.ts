@@ -7,7 +7,7 @@ import { newId, newTransaction } from '../pipeline/transaction.js';
 import { dnsFor } from '../net/dns.js';
 import { unmapIpv4 } from '../net/ip.js';
 import type { Logger } from '../observability/logger.js';
-import type { TransactionSummary } from '../observability/history.js';
+import type { TransactionSummary } from '../history/record.js';
 import { addressEncodingProblem, checkRecipient, normalizeSender } from '../smtp/addresses.js';
 import { runData, type DataState } from './data.js';
 import type { DataOptions, DataResult, MailParams, SessionClient, SessionDeps, SmtpSession, StepResult } from './types.js';

@@ -6,7 +6,7 @@ import type { Pipeline } from '../pipeline/runner.js';
 import type { Store } from '../stores/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { Delivery, DeliveryResult, VerifyAnswer } from '../relay/relay.js';
-import type { TransactionSummary } from '../observability/history.js';
+import type { TransactionSummary } from '../history/record.js';
 
 /**
  * The public face of a Session: one SMTP conversation (connect → helo → mail → rcpt → data)

@@ -11,7 +11,7 @@ import { policySchema } from '../../src/policy/schema.js';
 import { newTransaction } from '../../src/pipeline/transaction.js';
 import { decide } from '../../src/decision/verdict.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import type { ParsedMessage } from '../../src/scoring/parsed-message.js';
+import type { ParsedMessage } from '../../src/mail/parsed-message.js';
 import type { Store } from '../../src/stores/types.js';
 import type { TransactionContext } from '../../src/pipeline/context.js';
 

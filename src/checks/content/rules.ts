@@ -1,8 +1,8 @@
 import type { SymbolHit } from '../types.js';
 import type { TransactionContext } from '../../pipeline/context.js';
-import type { ParsedMessage } from '../../scoring/parsed-message.js';
-import { fromMailboxes } from '../../scoring/mailboxes.js';
-import { urlHosts } from '../../scoring/urls.js';
+import type { ParsedMessage } from '../../mail/parsed-message.js';
+import { fromMailboxes } from '../../mail/mailboxes.js';
+import { urlHosts } from '../../mail/urls.js';
 import { AddressSet, DomainSet } from '../../policy/lists.js';
 import type { ContentRule, PatternType } from './schema.js';
 

@@ -1,6 +1,6 @@
 /**
  * The message as content checks see it: parsed once per transaction, bounded in time,
- * depth and memory (see scoring/parse.ts). Checks read from here and never parse again.
+ * depth and memory (see parse.ts). Checks read from here and never parse again.
  */
 export interface MessageHeader {
   /** Lower-case field name. */
