@@ -13,11 +13,11 @@ import { unmapIpv4 } from '../net/ip.js';
  * Translates packets into Session steps and the Session's answers into milter replies; it
  * holds no mail rule of its own.
  *
- * The Session's connect step runs at the first MAIL, not at CONNECT: by then the HELO
- * name and `{auth_authen}` (a client that logged in to Postfix's submission service) are
- * known, and a client refused there is refused at every MAIL (Postfix's smtpd_delay_reject
- * does the same). Packets are handled one at a time; the socket is paused while one waits
- * for the Session, so a peer cannot pile up work.
+ * CONNECT opens the Session; the Session holds its connect-phase checks until the first
+ * MAIL, which brings `{auth_authen}` (a client that logged in to Postfix is judged as our
+ * own). HELO is passed on at the next MAIL, where the Session runs the helo phase anyway
+ * (like Postfix's smtpd_delay_reject). Packets are handled one at a time; the socket is
+ * paused while one waits for the Session, so a peer cannot pile up work.
  */
 export class MilterConnection {
   private readonly reader: PacketReader;
@@ -30,9 +30,8 @@ export class MilterConnection {
   /** Macros by the event they came with; the latest event of a kind replaces its set. */
   private readonly macros = new Map<number, Map<string, string>>();
   private session: SmtpSession;
-  private client: SessionClient | null = null;
   private heloName = '';
-  private connected = false;
+  private heloTold: string | null = null;
   private inTransaction = false;
   private message: MessageBuffer | null = null;
   /** The message was already answered (too big): the rest of it is ignored until the next one. */
@@ -149,8 +148,7 @@ export class MilterConnection {
         this.macros.set(c.event, c.macros);
         return;
       case 'connect':
-        this.client = clientFrom(c);
-        this.send(encode.continue());
+        this.answer(await this.session.connect(clientFrom(c)));
         return;
       case 'helo':
         this.heloName = c.name;
@@ -194,9 +192,8 @@ export class MilterConnection {
         this.session.close();
         this.session = this.openSession({ id: this.id });
         this.macros.clear();
-        this.client = null;
         this.heloName = '';
-        this.connected = false;
+        this.heloTold = null;
         return;
       case 'quit':
         this.close();
@@ -207,19 +204,11 @@ export class MilterConnection {
   private async mail(args: string[]): Promise<void> {
     if (this.inTransaction) this.endTransaction(true);
     this.inTransaction = true;
-    if (!this.connected) {
-      this.connected = true;
-      const client: SessionClient = this.client ?? { ip: '127.0.0.1', port: 0, source: 'milter' };
-      // Postfix's helo macros carry {tls_version} when the client used STARTTLS.
-      const steps = [() => this.session.connect({ ...client, tls: this.macro('tls_version') !== '' }), () => this.session.helo(this.heloName, 'ESMTP')];
-      for (const step of steps) {
-        const r = await step();
-        if (!r.ok) {
-          // The refusal stands for the connection: the Session answers every later MAIL with it.
-          this.answer(r);
-          return;
-        }
-      }
+    // HELO may come again (after STARTTLS, or between transactions): the Session hears the latest.
+    if (this.heloName !== this.heloTold) {
+      this.heloTold = this.heloName;
+      const r = await this.session.helo(this.heloName, 'ESMTP');
+      if (!r.ok) return this.answer(r);
     }
     this.answer(await this.session.mail(unbracket(args[0] ?? ''), this.mailParams(args.slice(1))));
   }
@@ -235,6 +224,8 @@ export class MilterConnection {
       else if (key === 'SMTPUTF8') params.smtputf8 = true;
       else if (key === 'BODY') params.body8bit = value.toUpperCase() === '8BITMIME';
     }
+    // Postfix's helo macros carry {tls_version} once the client used STARTTLS.
+    params.tls = this.macro('tls_version') !== '';
     const authUser = this.macro('auth_authen');
     if (authUser) params.authUser = authUser;
     return params;

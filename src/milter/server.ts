@@ -43,14 +43,13 @@ export class MilterServer {
     if (!this.accepting) return refuse('shutdown');
     if (!p.milterPeers.has(peer)) return refuse('not_milter_peer');
     if (this.open.size >= p.policy.limits.max_clients) return refuse('max_clients');
+    // The Session counts it as active (its recorder); here only the accepted total.
     this.metrics.connections.inc();
-    this.metrics.activeConnections.inc();
     const id = newId();
     const log = this.log.child({ conn: id });
     socket.setNoDelay(true);
     const connection = new MilterConnection(socket, this.openSession, id, this.policy, log, () => {
       this.open.delete(connection);
-      this.metrics.activeConnections.dec();
       log.info({ event: 'disconnect' }, 'milter peer disconnected');
     });
     this.open.add(connection);
