@@ -3,10 +3,10 @@ import { PacketReader, MilterProtocolError, decodeCommand, encode, type MilterCo
 import { MessageBuffer } from './message.js';
 import { editPackets } from './edits.js';
 import { MILTER_VERSION, WANTED_ACTIONS, WANTED_STEPS, Step, BODY_CHUNK } from './protocol.js';
-import type { MailParams, OpenSession, SessionClient, SmtpSession, StepResult } from '../session/types.js';
+import { Macros, clientFrom, envelopeAddress } from './events.js';
+import type { OpenSession, SmtpSession, StepResult } from '../session/types.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import type { Logger } from '../observability/logger.js';
-import { unmapIpv4 } from '../net/ip.js';
 
 /**
  * One milter connection from Postfix: one SMTP client, any number of transactions.
@@ -27,8 +27,7 @@ export class MilterConnection {
   private negotiated = false;
   /** Postfix answers itself for each header when it could not skip the reply (no SMFIP_NR_HDR). */
   private headerReplies = true;
-  /** Macros by the event they came with; the latest event of a kind replaces its set. */
-  private readonly macros = new Map<number, Map<string, string>>();
+  private readonly macros = new Macros();
   private session: SmtpSession;
   private heloName = '';
   private heloTold: string | null = null;
@@ -124,14 +123,6 @@ export class MilterConnection {
     this.send(r.ok ? encode.continue() : encode.replyCode(r.reply));
   }
 
-  private macro(name: string): string {
-    for (const set of this.macros.values()) {
-      const v = set.get(name);
-      if (v !== undefined) return v;
-    }
-    return '';
-  }
-
   private async handle(c: MilterCommand): Promise<void> {
     if (!this.negotiated && c.kind !== 'optneg') throw new MilterProtocolError(`${c.kind} before option negotiation`);
     switch (c.kind) {
@@ -157,7 +148,7 @@ export class MilterConnection {
       case 'mail':
         return this.mail(c.args);
       case 'rcpt':
-        this.answer(await this.session.rcpt(unbracket(c.args[0] ?? '')));
+        this.answer(await this.session.rcpt(envelopeAddress(c.args)));
         return;
       case 'data':
       case 'unknown':
@@ -210,25 +201,7 @@ export class MilterConnection {
       const r = await this.session.helo(this.heloName, 'ESMTP');
       if (!r.ok) return this.answer(r);
     }
-    this.answer(await this.session.mail(unbracket(args[0] ?? ''), this.mailParams(args.slice(1))));
-  }
-
-  /** ESMTP parameters, and the login Postfix reports for a client that authenticated. */
-  private mailParams(args: string[]): MailParams {
-    const params: MailParams = {};
-    for (const a of args) {
-      const eq = a.indexOf('=');
-      const key = (eq < 0 ? a : a.slice(0, eq)).toUpperCase();
-      const value = eq < 0 ? '' : a.slice(eq + 1);
-      if (key === 'SIZE') params.size = Number(value) || 0;
-      else if (key === 'SMTPUTF8') params.smtputf8 = true;
-      else if (key === 'BODY') params.body8bit = value.toUpperCase() === '8BITMIME';
-    }
-    // Postfix's helo macros carry {tls_version} once the client used STARTTLS.
-    params.tls = this.macro('tls_version') !== '';
-    const authUser = this.macro('auth_authen');
-    if (authUser) params.authUser = authUser;
-    return params;
+    this.answer(await this.session.mail(envelopeAddress(args), this.macros.mailParams(args)));
   }
 
   private startMessage(): void {
@@ -259,7 +232,7 @@ export class MilterConnection {
     if (!this.message) this.startMessage();
     const m = this.message as MessageBuffer;
     const result = await this.session.data(m.oversized ? Buffer.alloc(0) : m.raw(), {
-      queueId: this.macro('i'),
+      queueId: this.macros.get('i'),
       ...(m.oversized ? { measured: { size: m.bytes, oversized: true, bareNewline: false, longestLine: 0 } } : {}),
     });
     if (!result.accepted) this.send(encode.replyCode(result.reply));
@@ -274,7 +247,7 @@ export class MilterConnection {
     this.inTransaction = false;
     this.message = null;
     this.messageAnswered = false;
-    for (const event of [...this.macros.keys()]) if (event !== CONNECT_EVENT && event !== HELO_EVENT) this.macros.delete(event);
+    this.macros.endTransaction();
   }
 
   private protocolError(err: unknown): void {
@@ -297,20 +270,3 @@ export class MilterConnection {
     this.onDone();
   }
 }
-
-const CONNECT_EVENT = 0x43;
-const HELO_EVENT = 0x48;
-
-function clientFrom(c: Extract<MilterCommand, { kind: 'connect' }>): SessionClient {
-  // Postfix names a client without reverse DNS "[address]" (Sendmail's form) or "unknown".
-  const rdns = c.hostname.startsWith('[') || c.hostname.toLowerCase() === 'unknown' ? '' : c.hostname;
-  const ip = c.family === 'inet4' || c.family === 'inet6' ? unmapIpv4(c.address.replace(/^ipv6:/i, '')) : '127.0.0.1';
-  return { ip, port: c.port, rdns, source: 'milter' };
-}
-
-/** "<a@b>" → "a@b"; "<>" → "". */
-function unbracket(arg: string): string {
-  const m = /^<(.*)>$/.exec(arg.trim());
-  return m ? (m[1] as string) : arg.trim();
-}
-

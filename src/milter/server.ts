@@ -50,10 +50,10 @@ export class MilterServer {
     socket.setNoDelay(true);
     const connection = new MilterConnection(socket, this.openSession, id, this.policy, log, () => {
       this.open.delete(connection);
-      log.info({ event: 'disconnect' }, 'milter peer disconnected');
+      log.info({ event: 'milter_disconnect' }, 'milter peer disconnected');
     });
     this.open.add(connection);
-    log.info({ event: 'connect', peer, port: socket.remotePort }, 'milter peer connected');
+    log.info({ event: 'milter_connect', peer, port: socket.remotePort }, 'milter peer connected');
   }
 
   listen(host: string, port: number): Promise<net.AddressInfo> {
