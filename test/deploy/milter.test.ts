@@ -26,8 +26,11 @@ describe('milter mode against a real Postfix (docs/postfix.md recipe)', () => {
         'server.yaml': placeRecipe(recipe, { filter: port }).serverYaml,
         'lists/deny_senders.txt': 'spammer@origin.test\n',
         // One content rule puts a message in the greylist band (10 ≤ score < 15).
-        'checks/content.yaml': 'rules:\n  - symbol: BAND_SUBJECT\n    type: subject\n    match: substring\n    pattern: "band please"\n',
-        'symbols.yaml': 'BAND_SUBJECT:\n  score: 12\n',
+        // A second, scoreless rule with a long name makes X-Spam-Status long enough to fold.
+        'checks/content.yaml':
+          'rules:\n  - symbol: BAND_SUBJECT\n    type: subject\n    match: substring\n    pattern: "band please"\n' +
+          '  - symbol: A_RATHER_LONG_SYMBOL_NAME_THAT_FOLDS\n    type: subject\n    match: substring\n    pattern: "band please"\n',
+        'symbols.yaml': 'BAND_SUBJECT:\n  score: 12\nA_RATHER_LONG_SYMBOL_NAME_THAT_FOLDS:\n  score: 0\n',
         'actions.yaml': 'add_header: 6\nrewrite_subject: 8\ngreylist: 10\nreject: 15\n',
         'checks/greylist.yaml': 'delay: 1\nretry_window: 3600\n',
       },
@@ -103,6 +106,10 @@ describe('milter mode against a real Postfix (docs/postfix.md recipe)', () => {
     assert.match(msg, /^X-Spam-Score: 12\.00$/m);
     assert.equal(countOf(msg, /^Subject:/m), 1);
     assert.match(msg, /^Subject: \*\*\*SPAM\*\*\* band please$/m);
+    // A folded field arrives folded (CRLF + tab on the wire, LF + tab through the milter).
+    const status = /^X-Spam-Status: .*(?:\r?\n\t.*)+/m.exec(msg)?.[0] ?? '';
+    assert.ok(status, msg);
+    assert.equal(status.replace(/\r?\n\t/g, ' '), 'X-Spam-Status: Yes, score=12.00 required=6.00 tests=BAND_SUBJECT, A_RATHER_LONG_SYMBOL_NAME_THAT_FOLDS');
     assert.equal((await pf.messages('user')).filter((m) => m.includes('<mi-band@origin.test>')).length, 1);
   });
 
