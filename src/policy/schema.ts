@@ -46,6 +46,8 @@ const recipientVerificationSchema = z
     cache_ttl: z.number().min(0).default(300),
     /** Seconds a "no such user" answer is cached. */
     negative_cache_ttl: z.number().min(0).default(60),
+    /** Answers kept at most (oldest dropped first): a dictionary attack cannot grow memory past it. */
+    cache_size: z.number().int().min(0).default(10_000),
   })
   .prefault({});
 
@@ -124,6 +126,8 @@ const dnsSchema = z
     timeout: z.number().int().positive().default(1500),
     /** Seconds answers (including "no such name") are remembered. */
     cache_ttl: z.number().int().min(0).default(60),
+    /** Answers kept at most (oldest dropped first), whatever names strangers make us look up. */
+    cache_size: z.number().int().min(0).default(10_000),
   })
   .prefault({});
 
