@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { normalizeSender, tripletKey, messageKey } from '../../src/checks/greylist/keys.js';
 import { settleGreylist } from '../../src/checks/greylist/message.js';
 import { greylistCheckModule } from '../../src/checks/greylist/index.js';
-import { MemoryStore } from '../../src/stores/memory/memory-store.js';
+import { SqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
 import { defaultPolicy } from '../../src/policy/load.js';
 import { policySchema } from '../../src/policy/schema.js';
 import { newTransaction } from '../../src/pipeline/transaction.js';
@@ -76,10 +76,10 @@ describe('greylist keys', () => {
 });
 
 describe('RCPT greylisting check', () => {
-  const check = greylistCheckModule.create({ store: new MemoryStore(), log: silentLogger(), metrics: null })[0]!;
+  const check = greylistCheckModule.create({ store: new SqliteStore(), log: silentLogger(), metrics: null })[0]!;
 
   it('defers a new triplet with 451 4.7.1 and exempts allow-listed, trusted and exempt networks', async () => {
-    const store = new MemoryStore();
+    const store = new SqliteStore();
     const tx = context(store, { greylist: { enabled: true } });
     tx.currentRcpt = 'user@example.com';
     const out = await check.run(tx);
@@ -107,7 +107,7 @@ describe('score-band greylisting', () => {
   }
 
   it('defers the first attempt and lets the retry through with its headers', async () => {
-    const store = new MemoryStore();
+    const store = new SqliteStore();
     const tx = context(store, band);
     const v = bandVerdict(tx);
     assert.equal(v.action, 'greylist');
@@ -122,7 +122,7 @@ describe('score-band greylisting', () => {
   });
 
   it('leaves other verdicts alone', async () => {
-    const store = new MemoryStore();
+    const store = new SqliteStore();
     const tx = context(store, band);
     const accepted = decide([], [], tx.policy);
     assert.equal(await settleGreylist(accepted, tx, null), accepted);
@@ -130,7 +130,7 @@ describe('score-band greylisting', () => {
   });
 
   it('follows on_error when the store fails', async () => {
-    const broken = new MemoryStore();
+    const broken = new SqliteStore();
     broken.greylistCheck = () => Promise.reject(new Error('store down'));
     const skip = context(broken, band);
     assert.equal((await settleGreylist(bandVerdict(skip), skip, null)).action, 'add_header');
@@ -142,7 +142,7 @@ describe('score-band greylisting', () => {
 
 describe('score-band greylisting in dry-run', () => {
   it('stamps what it would have done and defers nothing', async () => {
-    const store = new MemoryStore();
+    const store = new SqliteStore();
     const tx = context(store, { actions: { greylist: 10, reject: 15, add_header: 6 }, symbols: { ALLOWLIST_IP: { score: 12 } }, greylist: { dry_run: true } });
     tx.message = message({ 'Message-ID': '<d@x>' }, 'body');
     tx.hits.push({ name: 'ALLOWLIST_IP', check: 'access_ip' });
