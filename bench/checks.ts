@@ -17,7 +17,7 @@ import { loadPolicy } from '../src/policy/load.js';
 import { createChecks } from '../src/checks/registry.js';
 import type { Check } from '../src/checks/types.js';
 import { newTransaction } from '../src/pipeline/transaction.js';
-import { parseMessage } from '../src/scoring/parse.js';
+import { parseMessage } from '../src/mail/parse.js';
 import { SqliteStore } from '../src/stores/sqlite/sqlite-store.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { TestDnsServer } from '../test/helpers/dns-server.js';

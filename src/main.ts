@@ -5,6 +5,7 @@ import { PolicyHolder } from './policy/holder.js';
 import { splitHostPort } from './policy/types-common.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
+import { VERSION } from './observability/version.js';
 import { createChecks } from './checks/registry.js';
 import { Pipeline } from './pipeline/runner.js';
 import { Relay } from './relay/relay.js';
@@ -17,8 +18,9 @@ import { addHistoryRoutes } from './admin/history-routes.js';
 import { addHistoryView } from './admin/history-view.js';
 import { addStatsRoutes } from './admin/stats-routes.js';
 import { addLearnRoutes } from './admin/learn-routes.js';
+import { addRspamdRoutes } from './admin/rspamd-routes.js';
 import { addGreylistRoutes } from './checks/greylist/admin.js';
-import { settleGreylist } from './checks/greylist/message.js';
+import { liveRecorder } from './session/recorder.js';
 import { PolicyWatcher } from './policy/watcher.js';
 
 export interface ServeOptions {
@@ -52,12 +54,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const relay = new Relay(compiled);
   const front = new SmtpFront({
     policy: () => holder.get(),
-    pipeline,
-    relay,
-    store,
     log,
     metrics,
-    settleVerdict: (verdict, tx) => settleGreylist(verdict, tx, metrics),
+    session: { pipeline, store, deliverer: relay, verifier: relay, recorder: liveRecorder(metrics) },
   });
   holder.onChange((p) => {
     relay.applyPolicy(p);
@@ -79,6 +78,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   addHistoryView(admin, { store });
   addStatsRoutes(admin, { store, historySize: () => holder.get().policy.history.size });
   addLearnRoutes(admin, { policy: () => holder.get(), store, pipeline, log, maxBody: compiled.policy.limits.max_message_size });
+  addRspamdRoutes(admin, { metrics, store, policy: () => holder.get(), version: VERSION });
   let adminAddress: AddressInfo | null = null;
   if (compiled.policy.admin.enabled) {
     const a = splitHostPort(compiled.policy.admin.listen);

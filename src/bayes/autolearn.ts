@@ -1,5 +1,5 @@
 import type { TransactionContext } from '../pipeline/context.js';
-import { scoreHits } from '../scoring/score.js';
+import { scoreHits } from '../decision/score.js';
 import type { BayesPolicy } from '../checks/bayes/schema.js';
 import type { BayesClass } from '../stores/types.js';
 import { learnParsed } from './learn.js';

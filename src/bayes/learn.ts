@@ -1,5 +1,5 @@
-import type { ParsedMessage } from '../scoring/parsed-message.js';
-import { parseMessage, type ParseLimits } from '../scoring/parse.js';
+import type { ParsedMessage } from '../mail/parsed-message.js';
+import { parseMessage, type ParseLimits } from '../mail/parse.js';
 import type { BayesClass, BayesRetention, LearnResult, Store } from '../stores/types.js';
 import { tokenize, type TokenizerLimits } from './tokenizer.js';
 import { tokenKeys } from './token-key.js';

@@ -1,5 +1,5 @@
 import type { Policy } from '../policy/schema.js';
-import type { ParseLimits } from '../scoring/parse.js';
+import type { ParseLimits } from '../mail/parse.js';
 import type { TokenizerLimits } from './tokenizer.js';
 import type { BayesRetention } from '../stores/types.js';
 import { bayesRetention } from '../stores/retention.js';

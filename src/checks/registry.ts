@@ -11,6 +11,7 @@ import { headersCheckModule } from './headers/index.js';
 import { contentCheckModule } from './content/index.js';
 import { dnsblCheckModule } from './dnsbl/index.js';
 import { authCheckModule } from './auth/index.js';
+import { antivirusCheckModule } from './antivirus/index.js';
 
 /** What a check may use besides the context: built once per server by main.ts. */
 export interface CheckDeps {
@@ -46,6 +47,8 @@ export const CHECK_MODULES: readonly CheckModule[] = [
   // Local work first (headers, content rules), then the checks that wait on DNS.
   headersCheckModule,
   contentCheckModule,
+  // A virus refuses the message whatever else is found: before the DNS lookups.
+  antivirusCheckModule,
   dnsblCheckModule,
   authCheckModule,
   // Bayes stays last: autolearn judges a message by every other check's score.

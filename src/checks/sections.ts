@@ -6,6 +6,7 @@ import { authSchema } from './auth/schema.js';
 import { dnsblSchema } from './dnsbl/schema.js';
 import { contentSchema } from './content/schema.js';
 import { bayesSchema } from './bayes/schema.js';
+import { antivirusSchema } from './antivirus/schema.js';
 
 /** Each check's policy section, keyed by the file name under policies/checks/. */
 export const checkSections = {
@@ -16,5 +17,6 @@ export const checkSections = {
   auth: authSchema,
   dnsbl: dnsblSchema,
   content: contentSchema,
+  antivirus: antivirusSchema,
   bayes: bayesSchema,
 };

@@ -2,7 +2,7 @@ import net from 'node:net';
 import { commonOptions, overridesFrom, parse, UsageError } from './common.js';
 import { openEngine, type Engine } from './engine.js';
 import { planInputs, readInputs, type InputPlan, type MessageInput } from './inputs.js';
-import { scanMessage, type ScanEnvelope } from '../pipeline/scan-message.js';
+import { scanMessage, type ScanEnvelope } from '../session/scan.js';
 import type { Verdict } from '../decision/verdict.js';
 import type { Override } from '../policy/load.js';
 

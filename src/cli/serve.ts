@@ -76,7 +76,12 @@ export async function serveCommand(args: string[]): Promise<number> {
   return new Promise<number>((resolve) => {
     const shutdown = (signal: string) => {
       log.info({ event: 'signal', signal }, 'signal received');
-      void running.stop().then(() => resolve(0));
+      void running.stop().then(() => {
+        // A worker's IPC channel to the primary would keep it alive past the stop: leave now,
+        // so SIGTERM is done as soon as the transactions in flight are.
+        if (cluster.isWorker) process.exit(0);
+        resolve(0);
+      });
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));

@@ -47,11 +47,14 @@ export class Pipeline {
   async run(phase: Phase, ctx: TransactionContext): Promise<RecordedForce | null> {
     for (const check of this.checks(phase)) {
       const settings = sectionSettings(check, ctx);
-      if (!settings.enabled) continue;
+      if (!settings.enabled && !check.ignoresEnabled) continue;
       if (ctx.signal.aborted) return null;
       const outcome = await this.runOne(check, settings, ctx, phase);
       if (!outcome) continue;
-      for (const h of outcome.hits ?? []) ctx.hits.push({ ...h, check: check.name });
+      for (const h of outcome.hits ?? []) {
+        ctx.hits.push({ ...h, check: check.name });
+        this.metrics?.symbolHits.inc({ symbol: h.name });
+      }
       if (outcome.force) {
         const dryRun = settings.dry_run || ctx.policy.policy.dry_run;
         const recorded: RecordedForce = { ...outcome.force, check: check.name, section: check.section, phase, dryRun };

@@ -5,7 +5,7 @@ import { loadPolicy } from '../../src/policy/load.js';
 import type { CompiledPolicy } from '../../src/policy/compiled.js';
 import { createChecks } from '../../src/checks/registry.js';
 import { Pipeline } from '../../src/pipeline/runner.js';
-import { scanMessage, type ScanEnvelope } from '../../src/pipeline/scan-message.js';
+import { scanMessage, type ScanEnvelope } from '../../src/session/scan.js';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import type { Verdict } from '../../src/decision/verdict.js';

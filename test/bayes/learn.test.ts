@@ -4,7 +4,7 @@ import { policySchema } from '../../src/policy/schema.js';
 import { learnMessage } from '../../src/bayes/learn.js';
 import { tokenize } from '../../src/bayes/tokenizer.js';
 import { tokenKeys } from '../../src/bayes/token-key.js';
-import { parseMessage } from '../../src/scoring/parse.js';
+import { parseMessage } from '../../src/mail/parse.js';
 import { autolearnClass } from '../../src/bayes/autolearn.js';
 import { bayesHit } from '../../src/bayes/confidence.js';
 import { chi2Q, combine } from '../../src/bayes/classifier.js';
