@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { ParsedMessage } from '../scoring/parsed-message.js';
+import type { ParsedMessage } from '../mail/parsed-message.js';
 
 /** Headers that identify a message and that no hop on the way to the mailbox rewrites. */
 const KEY_HEADERS = ['message-id', 'from', 'date', 'to'] as const;

@@ -1,5 +1,5 @@
-import type { ParsedMessage } from '../scoring/parsed-message.js';
-import { hostOf } from '../scoring/urls.js';
+import type { ParsedMessage } from '../mail/parsed-message.js';
+import { hostOf } from '../mail/urls.js';
 
 /**
  * Message → Bayes tokens. Each token is a feature that may lean spam or ham: a word, a

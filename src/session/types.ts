@@ -6,7 +6,7 @@ import type { Pipeline } from '../pipeline/runner.js';
 import type { Store } from '../stores/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { Delivery, DeliveryResult, VerifyAnswer } from '../relay/relay.js';
-import type { TransactionSummary } from '../observability/history.js';
+import type { TransactionSummary } from '../history/record.js';
 
 /**
  * The public face of a Session: one SMTP conversation (connect → helo → mail → rcpt → data)
@@ -47,6 +47,8 @@ export interface MailParams {
    * filter modes names a new client per transaction.
    */
   client?: ClientInfo;
+  /** The connection is (now) encrypted: STARTTLS may come after connect. */
+  tls?: boolean;
   /** The SASL login Postfix reports ({auth_authen}): an authenticated client is trusted. */
   authUser?: string;
 }

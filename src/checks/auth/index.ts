@@ -10,7 +10,7 @@ import type { CheckModule } from '../registry.js';
 import type { TransactionContext } from '../../pipeline/context.js';
 import { reply } from '../../decision/replies.js';
 import { dnsFor } from '../../net/dns.js';
-import { fromMailboxes } from '../../scoring/mailboxes.js';
+import { fromMailboxes } from '../../mail/mailboxes.js';
 
 /**
  * SPF, DKIM, DMARC and ARC through mailauth, each result one symbol. mailauth's own

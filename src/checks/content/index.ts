@@ -1,8 +1,9 @@
 import type { Check, SymbolHit } from '../types.js';
 import { NO_HITS } from '../types.js';
 import type { CheckModule } from '../registry.js';
-import type { ParsedMessage } from '../../scoring/parsed-message.js';
+import type { ParsedMessage } from '../../mail/parsed-message.js';
 import { compiledRules } from './rules.js';
+import { gtubeReject, hasGtube } from './gtube.js';
 
 /**
  * Policy-written content rules (see schema.ts), plus what the parser found out about the
@@ -40,6 +41,7 @@ export const contentCheckModule: CheckModule = {
         const msg = ctx.message;
         if (!msg) return NO_HITS;
         const section = ctx.policy.policy.content;
+        if (section.gtube && hasGtube(msg)) return { force: gtubeReject() };
         const hits = structureHits(msg);
         for (const rule of compiledRules(section.rules)) {
           const hit = rule(ctx, msg, section.max_body_chars);

@@ -1,5 +1,5 @@
-import type { CompiledPolicy } from './compiled.js';
-import type { HistoryEntry } from '../observability/history.js';
+import type { CompiledPolicy } from '../policy/compiled.js';
+import type { HistoryEntry } from './record.js';
 import type { RecordedForce, RecordedHit } from '../pipeline/context.js';
 import type { ForcedAction } from '../checks/types.js';
 import { decide, type Action } from '../decision/verdict.js';

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseMessage, type ParseLimits } from '../../src/scoring/parse.js';
-import { zipHasEncryptedEntry } from '../../src/scoring/archive.js';
-import { extractUrls, hostOf } from '../../src/scoring/urls.js';
+import { parseMessage, type ParseLimits } from '../../src/mail/parse.js';
+import { zipHasEncryptedEntry } from '../../src/mail/archive.js';
+import { extractUrls, hostOf } from '../../src/mail/urls.js';
 
 const LIMITS: ParseLimits = { max_mime_depth: 50, max_mime_parts: 500, max_parse_ms: 5000, max_text_size: 1_048_576, max_urls: 200 };
 

@@ -1,6 +1,6 @@
 /**
  * The message as content checks see it: parsed once per transaction, bounded in time,
- * depth and memory (see scoring/parse.ts). Checks read from here and never parse again.
+ * depth and memory (see parse.ts). Checks read from here and never parse again.
  */
 export interface MessageHeader {
   /** Lower-case field name. */
@@ -61,4 +61,6 @@ export interface ParsedMessage {
   parseMs: number;
   /** What a reader sees: the text parts, plus the HTML parts reduced to text (computed once, on first use). */
   visibleText(): string;
+  /** Letters of HTML text a reader cannot see (display:none, tiny or background-coloured fonts…); see html-text.ts. */
+  hiddenHtml(): { letters: number; sample: string };
 }

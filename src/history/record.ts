@@ -1,5 +1,5 @@
 import type { ClientInfo, TransactionContext } from '../pipeline/context.js';
-import type { ScoredHit } from '../scoring/score.js';
+import type { ScoredHit } from '../decision/score.js';
 import type { Verdict } from '../decision/verdict.js';
 import type { Store } from '../stores/types.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
