@@ -1,9 +1,12 @@
 import type { TransactionContext } from '../pipeline/context.js';
 import type { SmtpReply } from '../decision/replies.js';
 
-/** The SMTP phases a check can run in, cheapest first. */
-export type Phase = 'connect' | 'helo' | 'mail' | 'rcpt' | 'data';
-export const PHASES: readonly Phase[] = ['connect', 'helo', 'mail', 'rcpt', 'data'];
+/**
+ * The phases a check can run in, cheapest first. `postfilter` runs after the verdict
+ * (ctx.verdict is set) and may only defer or refuse it: score-band greylisting lives there.
+ */
+export type Phase = 'connect' | 'helo' | 'mail' | 'rcpt' | 'data' | 'postfilter';
+export const PHASES: readonly Phase[] = ['connect', 'helo', 'mail', 'rcpt', 'data', 'postfilter'];
 
 /** A named symbol the check found; its score is factor × the weight in symbols.yaml. */
 export interface SymbolHit {
@@ -40,6 +43,11 @@ export interface Check {
   readonly phase: Phase;
   /** Policy section with enabled/dry_run/on_error/timeout, or null for always-on core checks. */
   readonly section: string | null;
+  /**
+   * Runs whatever its section's `enabled` says (its dry_run, on_error and timeout still
+   * apply): score-band greylisting is switched by actions.greylist, not greylist.enabled.
+   */
+  readonly ignoresEnabled?: boolean;
   /** Symbols this check may emit: each must have a weight in symbols.yaml. */
   readonly symbols: readonly string[];
   run(ctx: TransactionContext): Promise<Outcome>;

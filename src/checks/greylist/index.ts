@@ -6,6 +6,7 @@ import type { Policy } from '../../policy/schema.js';
 import type { GreylistOptions } from '../../stores/types.js';
 import { Replies } from '../../decision/replies.js';
 import { tripletKey } from './keys.js';
+import { messageGreylistCheck } from './message.js';
 
 /** The store options for triplets, from policy. */
 export function tripletOptions(g: Policy['greylist']): GreylistOptions {
@@ -59,5 +60,5 @@ const rcptCheck: Check = {
 export const greylistCheckModule: CheckModule = {
   name: 'greylist',
   symbols: [],
-  create: () => [rcptCheck],
+  create: () => [rcptCheck, messageGreylistCheck],
 };
