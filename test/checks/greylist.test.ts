@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { normalizeSender, tripletKey, messageKey } from '../../src/checks/greylist/keys.js';
 import { settleGreylist } from '../../src/checks/greylist/message.js';
-import { greylistCheckModule } from '../../src/checks/greylist/index.js';
+import { greylistCheck } from '../../src/checks/greylist/index.js';
 import { MemoryStore } from '../../src/stores/memory/memory-store.js';
 import { defaultPolicy } from '../../src/policy/load.js';
 import { policySchema } from '../../src/policy/schema.js';
@@ -76,7 +76,7 @@ describe('greylist keys', () => {
 });
 
 describe('RCPT greylisting check', () => {
-  const check = greylistCheckModule.create({ store: new MemoryStore(), log: silentLogger(), metrics: null })[0]!;
+  const check = greylistCheck.create({ store: new MemoryStore(), log: silentLogger(), metrics: null })[0]!;
 
   it('defers a new triplet with 451 4.7.1 and exempts allow-listed, trusted and exempt networks', async () => {
     const store = new MemoryStore();
