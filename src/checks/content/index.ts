@@ -3,6 +3,7 @@ import { defineCheck, NO_HITS } from '../../pipeline/check.js';
 import { contentManifest } from './manifest.js';
 import type { ParsedMessage } from '../../mail/parsed-message.js';
 import { compiledRules } from './rules.js';
+import { gtubeReject, hasGtube } from './gtube.js';
 
 /**
  * Policy-written content rules (see manifest.ts), plus what the parser found out about the
@@ -29,6 +30,7 @@ export const contentCheck = defineCheck(contentManifest, () => ({
     const msg = ctx.message;
     if (!msg) return NO_HITS;
     const section = ctx.policy.policy.content;
+    if (section.gtube && hasGtube(msg)) return { force: gtubeReject() };
     const hits = structureHits(msg);
     for (const rule of compiledRules(section.rules)) {
       const hit = rule(ctx, msg, section.max_body_chars);

@@ -90,6 +90,8 @@ export const contentSchema = z
     ...checkBase,
     /** Characters of text that body, text and html rules look at (bounds regex time). */
     max_body_chars: z.number().int().positive().default(262_144),
+    /** Refuse a message carrying SpamAssassin's GTUBE test string (554 5.7.1), to test the whole path. */
+    gtube: z.boolean().default(true),
     rules: z.array(ruleSchema).default([]),
   })
   .prefault({});
