@@ -20,7 +20,7 @@ import { addStatsRoutes } from './admin/stats-routes.js';
 import { addLearnRoutes } from './admin/learn-routes.js';
 import { addRspamdRoutes } from './admin/rspamd-routes.js';
 import { addGreylistRoutes } from './checks/greylist/admin.js';
-import { settleGreylist } from './checks/greylist/message.js';
+import { liveRecorder } from './session/recorder.js';
 import { PolicyWatcher } from './policy/watcher.js';
 
 export interface ServeOptions {
@@ -54,12 +54,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const relay = new Relay(compiled);
   const front = new SmtpFront({
     policy: () => holder.get(),
-    pipeline,
-    relay,
-    store,
     log,
     metrics,
-    settleVerdict: (verdict, tx) => settleGreylist(verdict, tx, metrics),
+    session: { pipeline, store, deliverer: relay, verifier: relay, recorder: liveRecorder(metrics) },
   });
   holder.onChange((p) => {
     relay.applyPolicy(p);

@@ -8,9 +8,24 @@ import { z } from 'zod';
  * is bound to its manifest with defineCheck (pipeline/check.ts).
  */
 
-/** The SMTP phases a check can run in, cheapest first. */
-export type Phase = 'connect' | 'helo' | 'mail' | 'rcpt' | 'data';
-export const PHASES: readonly Phase[] = ['connect', 'helo', 'mail', 'rcpt', 'data'];
+/**
+ * The phases a check can run in, cheapest first. `postfilter` runs after the verdict
+ * (ctx.verdict is set) and may only defer or refuse it: score-band greylisting lives there.
+ */
+export type Phase = 'connect' | 'helo' | 'mail' | 'rcpt' | 'data' | 'postfilter';
+export const PHASES: readonly Phase[] = ['connect', 'helo', 'mail', 'rcpt', 'data', 'postfilter'];
+
+/** A run's phase, or its phase with switches. */
+export type RunSpec =
+  | Phase
+  | {
+      phase: Phase;
+      /**
+       * Runs whatever its section's `enabled` says (its dry_run, on_error and timeout still
+       * apply): score-band greylisting is switched by actions.greylist, not greylist.enabled.
+       */
+      ignoresEnabled: true;
+    };
 
 /** A symbol the admin names in a section (a content rule, a DNSBL zone), and where it stands in that section. */
 export interface PolicySymbol {
@@ -21,7 +36,7 @@ export interface PolicySymbol {
 export interface CheckManifest<N extends string = string, S extends z.ZodType = z.ZodType, R extends string = string> {
   readonly name: N;
   /** Each check run this manifest stands for, with its phase; this order is run order within a phase. */
-  readonly runs: Readonly<Record<R, Phase>>;
+  readonly runs: Readonly<Record<R, RunSpec>>;
   readonly schema: S;
   /** Symbols it may emit whatever the policy says: each may have a score in symbols.yaml. */
   readonly symbols: readonly string[];

@@ -1,3 +1,4 @@
+import { DataDirInUseError } from '../stores/sqlite/writer-lock.js';
 import cluster from 'node:cluster';
 import path from 'node:path';
 import { commonOptions, overridesFrom, parse } from './common.js';
@@ -58,6 +59,10 @@ export async function serveCommand(args: string[]): Promise<number> {
           `  or grant the capability: setcap cap_net_bind_service=+ep "$(command -v node)",\n` +
           `  or run under systemd with AmbientCapabilities=CAP_NET_BIND_SERVICE (see docs/).\n`,
       );
+      return 1;
+    }
+    if (err instanceof DataDirInUseError) {
+      process.stderr.write(`borderpatrol: ${err.message}: one server per data dir. Stop that one first, or give this one its own --data-dir.\n`);
       return 1;
     }
     if (e.code === 'EADDRINUSE') {

@@ -2,7 +2,7 @@ import { Splitter, type SplitterChunk } from '@zone-eu/mailsplit';
 import { MailParser, type AttachmentStream, type MessageText } from 'mailparser';
 import type { Transform } from 'node:stream';
 import type { AttachmentInfo, ParsedMessage, TruncationReason } from './parsed-message.js';
-import { htmlToText } from './html-text.js';
+import { readHtml, type HtmlReading } from './html-text.js';
 import { extractUrls } from './urls.js';
 import { archiveIsEncrypted } from './archive.js';
 import { ARCHIVE_PREFIX, MimeGuard, type ParseLimits } from './mime-guard.js';
@@ -142,6 +142,8 @@ function buildMessage(raw: Buffer, guard: MimeGuard, decoded: Decoded, started: 
     textCut = true;
   }
   const reason: TruncationReason | null = guard.stopped ?? (decoded.outcome === 'failed' ? 'malformed' : decoded.outcome === 'late' ? 'time' : textCut ? 'text' : null);
+  let reading: HtmlReading | null = null;
+  const readingOfHtml = (): HtmlReading => (reading ??= readHtml(html));
   let visible: string | null = null;
   return {
     raw,
@@ -156,8 +158,22 @@ function buildMessage(raw: Buffer, guard: MimeGuard, decoded: Decoded, started: 
     truncated: reason !== null,
     truncatedReason: reason,
     parseMs: Math.round((performance.now() - started) * 100) / 100,
-    visibleText: () => (visible ??= [text, htmlToText(html)].filter((s) => s.length > 0).join('\n')),
+    visibleText: () => (visible ??= withoutInvisibleCharacters([text, readingOfHtml().text].filter((s) => s.length > 0).join('\n'))),
+    hiddenHtml: () => {
+      const r = readingOfHtml();
+      return { letters: r.hiddenLetters, sample: r.hiddenSample };
+    },
   };
+}
+
+/**
+ * Soft hyphens and zero-width characters show nothing: spam puts them inside words so
+ * that "Vi\u00ADagra" is no token a filter knows. A reader sees the word whole.
+ */
+const INVISIBLE_CHARACTERS = /[\u00AD\u180E\u200B-\u200D\u2060\uFEFF]/g;
+
+function withoutInvisibleCharacters(s: string): string {
+  return s.replace(INVISIBLE_CHARACTERS, '');
 }
 
 /**

@@ -61,4 +61,6 @@ export interface ParsedMessage {
   parseMs: number;
   /** What a reader sees: the text parts, plus the HTML parts reduced to text (computed once, on first use). */
   visibleText(): string;
+  /** Letters of HTML text a reader cannot see (display:none, tiny or background-coloured fonts…); see html-text.ts. */
+  hiddenHtml(): { letters: number; sample: string };
 }

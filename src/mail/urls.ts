@@ -1,4 +1,4 @@
-import { decodeEntities } from './html-text.js';
+import { decodeAttribute } from './html-text.js';
 import type { ParsedMessage } from './parsed-message.js';
 
 /**
@@ -18,7 +18,7 @@ export function extractUrls(texts: readonly string[], max: number): string[] {
     URL_RE.lastIndex = 0;
     for (let m = URL_RE.exec(text); m !== null; m = URL_RE.exec(text)) {
       let url = m[0].replace(TRAILING, '');
-      if (url.includes('&')) url = decodeEntities(url);
+      if (url.includes('&')) url = decodeAttribute(url);
       if (/^www\./i.test(url)) url = 'http://' + url;
       if (hostOf(url) === '') continue;
       seen.add(url);

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { TransactionContext } from './context.js';
 import type { ForcedAction, SymbolHit } from '../decision/hits.js';
-import type { CheckManifest, Phase } from '../checks/manifest.js';
+import type { CheckManifest, Phase, RunSpec } from '../checks/manifest.js';
 import type { Store } from '../stores/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -23,6 +23,8 @@ export interface Check {
   readonly name: string;
   readonly phase: Phase;
   readonly section: string;
+  /** Runs whatever its section's `enabled` says (see RunSpec). */
+  readonly ignoresEnabled?: boolean;
   run(ctx: TransactionContext): Promise<Outcome>;
 }
 
@@ -51,7 +53,11 @@ export function defineCheck<R extends string>(manifest: CheckManifest<string, z.
     manifest: manifest as CheckManifest,
     create: (deps) => {
       const runs = create(deps);
-      return (Object.entries(manifest.runs) as Array<[R, Phase]>).map(([name, phase]) => ({ name, phase, section: manifest.name, run: runs[name] }));
+      return (Object.entries(manifest.runs) as Array<[R, RunSpec]>).map(([name, spec]) =>
+        typeof spec === 'string'
+          ? { name, phase: spec, section: manifest.name, run: runs[name] }
+          : { name, phase: spec.phase, section: manifest.name, ignoresEnabled: spec.ignoresEnabled, run: runs[name] },
+      );
     },
   };
 }

@@ -3,6 +3,7 @@ import type { CompiledPolicy } from '../policy/compiled.js';
 import type { Store } from '../stores/types.js';
 import type { RecordedForce, RecordedHit } from '../decision/hits.js';
 import type { ParsedMessage } from '../mail/parsed-message.js';
+import type { Verdict } from '../decision/verdict.js';
 
 /** Who is talking to us, as far as we know it. */
 export interface ClientInfo {
@@ -49,4 +50,6 @@ export interface TransactionContext {
   allowlisted: boolean;
   /** Set when the client is one of our own networks. */
   trusted: boolean;
+  /** The verdict of the data phase, for the postfilter checks (absent before). */
+  verdict?: Verdict;
 }

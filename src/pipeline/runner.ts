@@ -39,7 +39,7 @@ export class Pipeline {
   async run(phase: Phase, ctx: TransactionContext): Promise<RecordedForce | null> {
     for (const check of this.checks(phase)) {
       const settings = sectionSettings(check, ctx);
-      if (!settings.enabled) continue;
+      if (!settings.enabled && !check.ignoresEnabled) continue;
       if (ctx.signal.aborted) return null;
       const outcome = await this.runOne(check, settings, ctx, phase);
       if (!outcome) continue;

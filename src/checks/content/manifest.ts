@@ -29,7 +29,7 @@ export const PATTERN_TYPES = [
 ] as const;
 
 /** Rule types that are conditions of their own. */
-export const CONDITION_TYPES = ['html_only', 'uppercase', 'encrypted_archive'] as const;
+export const CONDITION_TYPES = ['html_only', 'uppercase', 'encrypted_archive', 'hidden_text'] as const;
 
 export type PatternType = (typeof PATTERN_TYPES)[number];
 
@@ -50,7 +50,7 @@ const ruleSchema = z
     target: z.enum(['subject', 'body']).optional(),
     /** For uppercase: the share of letters that must be capitals (default 0.7). */
     min_ratio: z.number().gt(0).max(1).optional(),
-    /** For uppercase: fewer letters than this never count as shouting (default 10 for subject, 100 for body). */
+    /** For uppercase: fewer letters than this never count as shouting (default 10 for subject, 100 for body). For hidden_text: the hidden letters it takes (default 20). */
     min_letters: z.number().int().positive().optional(),
     description: z.string().default(''),
   })

@@ -121,6 +121,13 @@ function conditionRule(rule: ContentRule): CompiledRule {
         return letters >= minLetters && ratio >= minRatio ? hit(`${Math.round(ratio * 100)}% capitals`) : null;
       };
     }
+    case 'hidden_text': {
+      const minLetters = rule.min_letters ?? 20;
+      return (_c, m) => {
+        const hidden = m.hiddenHtml();
+        return hidden.letters >= minLetters ? hit(`${hidden.letters} hidden letters: ${hidden.sample}`) : null;
+      };
+    }
     default:
       throw new Error(`content rule type ${rule.type} has no implementation`);
   }

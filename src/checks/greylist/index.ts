@@ -5,6 +5,7 @@ import type { Policy } from '../../policy/schema.js';
 import type { GreylistOptions } from '../../stores/types.js';
 import { Replies } from '../../decision/replies.js';
 import { tripletKey } from './keys.js';
+import { messageGreylistCheck } from './message.js';
 
 /** The store options for triplets, from policy. */
 export function tripletOptions(g: Policy['greylist']): GreylistOptions {
@@ -49,4 +50,4 @@ const rcptCheck: CheckRun = async (ctx) => {
   return NO_HITS;
 };
 
-export const greylistCheck = defineCheck(greylistManifest, () => ({ greylist: rcptCheck }));
+export const greylistCheck = defineCheck(greylistManifest, () => ({ greylist: rcptCheck, greylist_message: messageGreylistCheck }));

@@ -39,7 +39,7 @@ export const greylistSchema = z
 
 export const greylistManifest = defineManifest({
   name: 'greylist',
-  runs: { greylist: 'rcpt' },
+  runs: { greylist: 'rcpt', greylist_message: { phase: 'postfilter', ignoresEnabled: true } },
   schema: greylistSchema,
   symbols: [],
 });

@@ -4,7 +4,8 @@ import { ratelimitManifest } from './manifest.js';
 import type { TransactionContext } from '../../pipeline/context.js';
 import { reply } from '../../decision/replies.js';
 import { networkOf } from '../../net/ip.js';
-import { consume, RuleLimiters, type RuleLimiter } from './limiters.js';
+import { consume, peek, RuleLimiters, type RuleLimiter } from './limiters.js';
+import { isReadOnly } from '../../stores/read-only.js';
 import type { RateRule } from './manifest.js';
 
 /**
@@ -76,7 +77,9 @@ function phaseCheck(phase: Phase, limiters: RuleLimiters): CheckRun {
       if (key !== null) due.push({ entry, key });
     }
     if (due.length === 0) return NO_HITS;
-    const results = await Promise.all(due.map((d) => consume(d.entry.limiter, d.key)));
+    // A read-only store (scan, /checkv2) previews the limits without spending them.
+    const count = isReadOnly(ctx.store) ? (d: (typeof due)[number]) => peek(d.entry, d.key) : (d: (typeof due)[number]) => consume(d.entry.limiter, d.key);
+    const results = await Promise.all(due.map(count));
     // A reject outranks a tempfail; among equals the longest wait answers.
     const rank = (rule: RateRule, ms: number) => (rule.action === 'reject' ? 1e15 : 0) + ms;
     let hit: { rule: RateRule; ms: number; key: string } | null = null;
