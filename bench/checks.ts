@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import { loadPolicy } from '../src/policy/load.js';
 import { createChecks } from '../src/checks/registry.js';
-import type { Check } from '../src/checks/types.js';
+import type { Check } from '../src/pipeline/check.js';
 import { newTransaction } from '../src/pipeline/transaction.js';
 import { parseMessage } from '../src/mail/parse.js';
 import { SqliteStore } from '../src/stores/sqlite/sqlite-store.js';

@@ -1,7 +1,7 @@
 import { authenticate, type AuthenticateOptions, type DKIMVerifyResult, type DMARCResult, type SPFResult, type DNSResolver } from 'mailauth';
-import type { Check, Outcome, SymbolHit } from '../types.js';
-import { NO_HITS } from '../types.js';
-import type { CheckModule } from '../registry.js';
+import { defineCheck, NO_HITS, type Outcome } from '../../pipeline/check.js';
+import type { SymbolHit } from '../../decision/hits.js';
+import { authManifest } from './manifest.js';
 import type { TransactionContext } from '../../pipeline/context.js';
 import { reply } from '../../decision/replies.js';
 import { dnsFor } from '../../net/dns.js';
@@ -12,12 +12,6 @@ import { dnsFor } from '../../net/dns.js';
  * value (RFC 8601, authserv-id = our hostname) is kept on the transaction and stamped on
  * relayed mail with the X-Spam-* fields, so Dovecot sieve and mail clients can read it.
  */
-
-const SPF_SYMBOLS = ['SPF_PASS', 'SPF_FAIL', 'SPF_SOFTFAIL', 'SPF_NEUTRAL', 'SPF_NONE', 'SPF_TEMPFAIL', 'SPF_PERMFAIL'] as const;
-const DKIM_SYMBOLS = ['DKIM_VALID', 'DKIM_INVALID', 'DKIM_TEMPFAIL', 'DKIM_PERMFAIL', 'DKIM_NONE'] as const;
-const DMARC_SYMBOLS = ['DMARC_PASS', 'DMARC_FAIL', 'DMARC_QUARANTINE_POLICY', 'DMARC_REJECT_POLICY', 'DMARC_NONE', 'DMARC_TEMPFAIL', 'DMARC_BAD_FROM'] as const;
-const ARC_SYMBOLS = ['ARC_PASS', 'ARC_FAIL'] as const;
-export const AUTH_SYMBOLS = [...SPF_SYMBOLS, ...DKIM_SYMBOLS, ...DMARC_SYMBOLS, ...ARC_SYMBOLS] as const;
 
 const SPF_RESULT: Readonly<Record<string, string>> = {
   pass: 'SPF_PASS',
@@ -123,20 +117,10 @@ export function authResultsValue(headers: string): string | undefined {
   return field?.slice(field.indexOf(':') + 1).trim();
 }
 
-export const authCheckModule: CheckModule = {
-  name: 'auth',
-  symbols: AUTH_SYMBOLS,
-  create: (): Check[] => [
-    {
-      name: 'auth',
-      phase: 'data',
-      section: 'auth',
-      symbols: AUTH_SYMBOLS,
-      run: async (ctx) => {
-        const policy = ctx.policy.policy;
-        if (policy.offline || (ctx.trusted && policy.auth.skip_trusted)) return NO_HITS;
-        return authenticateMessage(ctx);
-      },
-    },
-  ],
-};
+export const authCheck = defineCheck(authManifest, () => ({
+  auth: async (ctx) => {
+    const policy = ctx.policy.policy;
+    if (policy.offline || (ctx.trusted && policy.auth.skip_trusted)) return NO_HITS;
+    return authenticateMessage(ctx);
+  },
+}));
