@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { loadPolicy, type Override } from './policy/load.js';
 import { PolicyHolder } from './policy/holder.js';
-import { splitHostPort } from './policy/types-common.js';
+import { splitHostPort } from './net/schema.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { VERSION } from './observability/version.js';

@@ -3,7 +3,7 @@ import { adminPassword, PASSWORD_HINT } from './password.js';
 import { parse, UsageError } from './common.js';
 import { policiesDirOf, policiesOption, reportFailure } from './policy-errors.js';
 import { loadPolicy } from '../policy/load.js';
-import { splitHostPort } from '../policy/types-common.js';
+import { splitHostPort } from '../net/schema.js';
 import { historyEntryProblem, replayHistory, type WhatIfReport } from '../history/whatif.js';
 import type { HistoryEntry } from '../history/record.js';
 

@@ -2,7 +2,8 @@ import { formatReply, Replies, legalReply, type SmtpReply } from '../decision/re
 import { commandHandling } from '../decision/after-queue.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import { checksRelay, isFilterMode, recipientVerification } from '../policy/mode.js';
-import type { ClientInfo, RecordedForce, RecordedHit, TransactionContext } from '../pipeline/context.js';
+import type { ClientInfo, TransactionContext } from '../pipeline/context.js';
+import type { RecordedForce, RecordedHit } from '../decision/hits.js';
 import { newId, newTransaction } from '../pipeline/transaction.js';
 import { dnsFor } from '../net/dns.js';
 import { unmapIpv4 } from '../net/ip.js';
