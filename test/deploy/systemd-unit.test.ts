@@ -97,7 +97,7 @@ describe('the systemd unit (docs/borderpatrol.service)', () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bp-unit-'));
     try {
       const copy = path.join(dir, 'borderpatrol.service');
-      await fs.writeFile(copy, (await fs.readFile(UNIT, 'utf8')).replace('/opt/borderpatrol/node_modules/.bin/node', process.execPath));
+      await fs.writeFile(copy, (await fs.readFile(UNIT, 'utf8')).replaceAll('/opt/borderpatrol/node_modules/.bin/node', process.execPath));
       const verify = await run('systemd-analyze', ['verify', copy]);
       assert.equal(verify.stderr.trim(), '', verify.stderr);
       const security = await run('systemd-analyze', ['security', '--offline=yes', '--no-pager', copy]);
