@@ -120,7 +120,6 @@ export class Session implements SmtpSession {
     if (!tx) return { ok: false, reply: Replies.needMail() };
     const policy = tx.policy;
     const st = this.txState;
-    if (tx.envelope.rcpts.length + st.droppedRcpts.length >= policy.policy.limits.max_recipients) return this.refuse('rcpt', Replies.tooManyRecipients(), 'max_recipients');
     const encoding = addressEncodingProblem(address, !!st.params.smtputf8);
     if (encoding) return this.refuse('rcpt', encoding === 'not_utf8' ? Replies.addressNotUtf8() : Replies.addressNeedsSmtputf8(), encoding);
     const postmaster = address.toLowerCase() === 'postmaster' && policy.policy.local_domains[0];
@@ -136,6 +135,10 @@ export class Session implements SmtpSession {
     } else if (rcpt.why === 'syntax') return this.refuse('rcpt', Replies.badRecipientSyntax(), 'syntax');
     else if (relayCheck) return this.refuse('rcpt', Replies.relayDenied(), 'relay');
     else accepted = raw;
+    // The same recipient twice is one recipient: counted once, checked once, delivered once.
+    const key = accepted.toLowerCase();
+    if ([...tx.envelope.rcpts, ...st.droppedRcpts].some((r) => r.toLowerCase() === key)) return OK;
+    if (tx.envelope.rcpts.length + st.droppedRcpts.length >= policy.policy.limits.max_recipients) return this.refuse('rcpt', Replies.tooManyRecipients(), 'max_recipients');
     tx.currentRcpt = accepted;
     try {
       const force = await this.deps.pipeline.run('rcpt', tx);
