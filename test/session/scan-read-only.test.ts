@@ -62,7 +62,10 @@ test('scan --rcpt victim@other.test says what the live proxy says: reject (relay
 });
 
 test('/checkv2 on a server over Redis writes nothing either', async () => {
-  server = await startBorderpatrol({ relayPort: sink.port, set: { 'store.redis': redis.url, 'admin.password': 'pw' } });
+  // The shipped policy: greylisting and rate limits on.
+  const policiesDir = path.join(work, 'policies');
+  await fs.cp('policies', policiesDir, { recursive: true });
+  server = await startBorderpatrol({ relayPort: sink.port, policiesDir, set: { 'store.redis': redis.url, 'admin.password': 'pw' } });
   const before = await keys();
   for (let i = 0; i < 3; i++) {
     const res = await fetch(`http://127.0.0.1:${server.adminPort}/checkv2`, {
