@@ -10,7 +10,7 @@ import type { Logger } from '../observability/logger.js';
 import type { TransactionSummary } from '../history/record.js';
 import { addressEncodingProblem, checkRecipient, normalizeSender } from '../smtp/addresses.js';
 import { runData, type DataState } from './data.js';
-import type { DataOptions, DataResult, MailParams, SessionClient, SessionDeps, SmtpSession, StepResult } from './types.js';
+import type { DataOptions, DataResult, MailParams, OpenSession, SessionClient, SessionDeps, SmtpSession, StepResult } from './types.js';
 
 const OK: StepResult = { ok: true };
 
@@ -306,4 +306,9 @@ export class Session implements SmtpSession {
 
 function freshTxState(): DataState {
   return { started: 0, params: {}, droppedRcpts: [], lastReply: null, lastRefusal: '' };
+}
+
+/** What a door is given to open one Session per connection (see OpenSession). */
+export function sessionOpener(deps: SessionDeps): OpenSession {
+  return (options) => new Session(deps, options);
 }
