@@ -91,7 +91,7 @@ export async function scanCommand(args: string[]): Promise<number> {
   }
   if (net.isIP(values.ip) === 0) throw new UsageError(`--ip ${values.ip}: not an IP address`);
   const plan = await planInputs(positionals);
-  const engine = await openEngine({ policiesDir: values.policies, overrides: scanOverrides(values, values.offline) });
+  const engine = await openEngine({ policiesDir: values.policies, overrides: scanOverrides(values, values.offline), access: 'read', command: 'scan' });
   const envelope: ScanEnvelope = { ip: values.ip, helo: values.helo, rcpts: values.rcpt, ...(values.from !== undefined ? { from: values.from } : {}) };
   let failed = 0;
   try {

@@ -1,6 +1,8 @@
+import { DataDirInUseError } from '../stores/sqlite/writer-lock.js';
 import cluster from 'node:cluster';
 import path from 'node:path';
 import { commonOptions, overridesFrom, parse } from './common.js';
+import { adminPassword } from './password.js';
 import { loadPolicy } from '../policy/load.js';
 import { runPrimary, workerCount } from '../cluster/primary.js';
 import { joinCluster } from '../cluster/worker.js';
@@ -20,6 +22,9 @@ Run the SMTP proxy in front of Postfix.
   --data-dir DIR      embedded store directory (default ./data)
   --set KEY=VALUE     override any policy key by its dotted path (repeatable)
   --dry-run           log and stamp what would be rejected, reject nothing
+
+The admin password (admin.password) is read from $BORDERPATROL_PASSWORD, or from the first
+line of the file $BORDERPATROL_PASSWORD_FILE names, when set.
 `;
 
 export async function serveCommand(args: string[]): Promise<number> {
@@ -35,7 +40,10 @@ export async function serveCommand(args: string[]): Promise<number> {
     return 0;
   }
   const log = createLogger();
-  const overrides = overridesFrom(values);
+  // The password from the environment (never the command line, which every user can read
+  // in the process list); --set admin.password still wins, as it comes later.
+  const password = adminPassword();
+  const overrides = [...(password ? [{ key: 'admin.password', value: password }] : []), ...overridesFrom(values)];
   let server;
   try {
     if (cluster.isPrimary) {
@@ -58,6 +66,10 @@ export async function serveCommand(args: string[]): Promise<number> {
           `  or grant the capability: setcap cap_net_bind_service=+ep "$(command -v node)",\n` +
           `  or run under systemd with AmbientCapabilities=CAP_NET_BIND_SERVICE (see docs/).\n`,
       );
+      return 1;
+    }
+    if (err instanceof DataDirInUseError) {
+      process.stderr.write(`borderpatrol: ${err.message}: one server per data dir. Stop that one first, or give this one its own --data-dir.\n`);
       return 1;
     }
     if (e.code === 'EADDRINUSE') {

@@ -2,7 +2,8 @@ import { formatReply, Replies, legalReply, type SmtpReply } from '../decision/re
 import { commandHandling } from '../decision/after-queue.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import { checksRelay, isFilterMode, recipientVerification } from '../policy/mode.js';
-import type { ClientInfo, RecordedForce, RecordedHit, TransactionContext } from '../pipeline/context.js';
+import type { ClientInfo, TransactionContext } from '../pipeline/context.js';
+import type { RecordedForce, RecordedHit } from '../decision/hits.js';
 import { newId, newTransaction } from '../pipeline/transaction.js';
 import { dnsFor } from '../net/dns.js';
 import { unmapIpv4 } from '../net/ip.js';
@@ -65,8 +66,9 @@ export class Session implements SmtpSession {
     if (c.rdns === undefined) this.client.rdns = await (this.deps.reverse ?? ((a, p) => dnsFor(p).reverse(a)))(ip, policy);
     this.log.info({ event: 'connect', ip, port: c.port, rdns: this.client.rdns }, 'client connected');
     // A peer allowed to send XFORWARD (Postfix, in the filter modes) names the real client
-    // only later, before MAIL: the connect phase waits for it there.
-    if (isFilterMode(policy.policy) || (c.source !== 'milter' && c.source !== 'scan' && policy.xforwardHosts.has(ip))) {
+    // only later, before MAIL: the connect phase waits for it there. Through the milter,
+    // MAIL brings {auth_authen}: a client that logged in is not judged like a stranger.
+    if (isFilterMode(policy.policy) || c.source === 'milter' || (c.source !== 'scan' && policy.xforwardHosts.has(ip))) {
       this.connectPending = true;
       return OK;
     }
@@ -93,6 +95,9 @@ export class Session implements SmtpSession {
       this.allowlisted = false;
       this.refusedAtConnect = null;
     }
+    // Postfix authenticated the client (SASL): our own user, like a trusted network, from
+    // the connect phase on.
+    if (params.authUser) this.trusted = true;
     if (this.connectPending) await this.runConnectPhase(policy);
     const tx = this.newContext(policy);
     tx.envelope.from = normalizeSender(address);

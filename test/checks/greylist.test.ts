@@ -4,8 +4,8 @@ import { normalizeSender, tripletKey, messageKey } from '../../src/checks/greyli
 import { settleVerdict } from '../../src/pipeline/postfilter.js';
 import { Pipeline } from '../../src/pipeline/runner.js';
 import type { Verdict } from '../../src/decision/verdict.js';
-import { greylistCheckModule } from '../../src/checks/greylist/index.js';
-import { MemoryStore } from '../../src/stores/memory/memory-store.js';
+import { greylistCheck } from '../../src/checks/greylist/index.js';
+import { SqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
 import { defaultPolicy } from '../../src/policy/load.js';
 import { policySchema } from '../../src/policy/schema.js';
 import { newTransaction } from '../../src/pipeline/transaction.js';
@@ -78,10 +78,10 @@ describe('greylist keys', () => {
 });
 
 describe('RCPT greylisting check', () => {
-  const check = greylistCheckModule.create({ store: new MemoryStore(), log: silentLogger(), metrics: null })[0]!;
+  const check = greylistCheck.create({ store: new SqliteStore(), log: silentLogger(), metrics: null })[0]!;
 
   it('defers a new triplet with 451 4.7.1 and exempts allow-listed, trusted and exempt networks', async () => {
-    const store = new MemoryStore();
+    const store = new SqliteStore();
     const tx = context(store, { greylist: { enabled: true } });
     tx.currentRcpt = 'user@example.com';
     const out = await check.run(tx);
@@ -100,7 +100,7 @@ describe('RCPT greylisting check', () => {
 });
 
 /** The postfilter phase with the greylist checks, as the Session runs it after the verdict. */
-const postfilter = new Pipeline(greylistCheckModule.create({ store: new MemoryStore(), log: silentLogger(), metrics: null }));
+const postfilter = new Pipeline(greylistCheck.create({ store: new SqliteStore(), log: silentLogger(), metrics: null }));
 const settleGreylist = (v: Verdict, tx: TransactionContext): Promise<Verdict> => settleVerdict(postfilter, tx, v);
 
 describe('score-band greylisting', () => {
@@ -113,7 +113,7 @@ describe('score-band greylisting', () => {
   }
 
   it('defers the first attempt and lets the retry through with its headers', async () => {
-    const store = new MemoryStore();
+    const store = new SqliteStore();
     const tx = context(store, band);
     const v = bandVerdict(tx);
     assert.equal(v.action, 'greylist');
@@ -128,7 +128,7 @@ describe('score-band greylisting', () => {
   });
 
   it('leaves other verdicts alone', async () => {
-    const store = new MemoryStore();
+    const store = new SqliteStore();
     const tx = context(store, band);
     const accepted = decide([], [], tx.policy);
     assert.equal(await settleGreylist(accepted, tx), accepted);
@@ -136,7 +136,7 @@ describe('score-band greylisting', () => {
   });
 
   it('follows on_error when the store fails', async () => {
-    const broken = new MemoryStore();
+    const broken = new SqliteStore();
     broken.greylistCheck = () => Promise.reject(new Error('store down'));
     const skip = context(broken, band);
     assert.equal((await settleGreylist(bandVerdict(skip), skip)).action, 'add_header');
@@ -148,7 +148,7 @@ describe('score-band greylisting', () => {
 
 describe('score-band greylisting in dry-run', () => {
   it('stamps what it would have done and defers nothing', async () => {
-    const store = new MemoryStore();
+    const store = new SqliteStore();
     const tx = context(store, { actions: { greylist: 10, reject: 15, add_header: 6 }, symbols: { ALLOWLIST_IP: { score: 12 } }, greylist: { dry_run: true } });
     tx.message = message({ 'Message-ID': '<d@x>' }, 'body');
     tx.hits.push({ name: 'ALLOWLIST_IP', check: 'access_ip' });

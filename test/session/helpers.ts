@@ -3,7 +3,7 @@ import { loadPolicy, type Override } from '../../src/policy/load.js';
 import type { CompiledPolicy } from '../../src/policy/compiled.js';
 import { createChecks } from '../../src/checks/registry.js';
 import { Pipeline } from '../../src/pipeline/runner.js';
-import { MemoryStore } from '../../src/stores/memory/memory-store.js';
+import { SqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
 import type { Store } from '../../src/stores/types.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { Session } from '../../src/session/session.js';
@@ -26,7 +26,7 @@ export interface SessionBench {
 export async function sessionBench(set: Record<string, string> = {}, files: Record<string, string> = {}): Promise<SessionBench> {
   const overrides: Override[] = Object.entries({ offline: 'true', 'tls.enabled': 'false', hostname: 'mx.borderpatrol.test', ...set }).map(([key, value]) => ({ key, value }));
   const { compiled: policy } = await loadPolicy(path.resolve('policies'), { overrides, files: new Map(Object.entries(files)) });
-  const store = new MemoryStore();
+  const store = new SqliteStore();
   const log = silentLogger();
   const pipeline = new Pipeline(createChecks({ store, log, metrics: null }));
   const delivered: Delivery[] = [];

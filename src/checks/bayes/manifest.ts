@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkBase } from '../../policy/types-common.js';
+import { checkBase, defineManifest } from '../manifest.js';
 
 /** The Bayes classifier (src/bayes/): when it speaks, how sure it must be, and autolearn. */
 export const bayesSchema = z
@@ -19,6 +19,13 @@ export const bayesSchema = z
     max_tokens: z.number().int().min(50).max(20_000).default(2500),
     /** Characters of decoded text (and of HTML) read per message. */
     max_text: z.number().int().min(1000).max(1_000_000).default(40_000),
+    /**
+     * Days a token (and a learned message's digest) is kept after it was last learned; what
+     * no message has taught for this long is dropped, so the store stays bounded. 0 keeps all.
+     */
+    expire_days: z.number().int().min(0).max(3650).default(180),
+    /** Most tokens stored; past it the rarest are dropped (Redis: no new tokens are added). */
+    max_stored_tokens: z.number().int().min(10_000).max(100_000_000).default(2_000_000),
     autolearn: z
       .strictObject({
         enabled: z.boolean().default(false),
@@ -43,3 +50,13 @@ export const bayesSchema = z
   .prefault({});
 
 export type BayesPolicy = z.output<typeof bayesSchema>;
+
+/** The symbols the Bayes check emits; their weights live in policies/symbols.yaml. */
+export const BAYES_SYMBOLS: readonly string[] = ['BAYES_SPAM', 'BAYES_HAM'];
+
+export const bayesManifest = defineManifest({
+  name: 'bayes',
+  runs: { bayes: 'data' },
+  schema: bayesSchema,
+  symbols: BAYES_SYMBOLS,
+});
