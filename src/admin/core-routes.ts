@@ -5,14 +5,15 @@ import type { Relay } from '../relay/relay.js';
 import { instanceName } from '../history/record.js';
 
 /** Health, metrics, policy status and reload: the routes every deployment needs. */
-export function addCoreRoutes(admin: AdminServer, deps: { metrics: Metrics; policy: PolicyHolder; relay: Relay; listening: () => boolean }): void {
+/** relay: null when Borderpatrol relays nothing (mode milter: Postfix delivers); health is then the listener's. */
+export function addCoreRoutes(admin: AdminServer, deps: { metrics: Metrics; policy: PolicyHolder; relay: Pick<Relay, 'probe'> | null; listening: () => boolean }): void {
   admin.add({
     method: 'GET',
     path: '/healthz',
     handle: async () => {
       const listening = deps.listening();
-      const relay = listening ? await deps.relay.probe() : false;
-      const ok = listening && relay;
+      const relay = deps.relay === null ? null : listening ? await deps.relay.probe() : false;
+      const ok = listening && relay !== false;
       return { status: ok ? 200 : 503, body: { status: ok ? 'ok' : 'unavailable', listening, relay } };
     },
   });

@@ -29,8 +29,9 @@ describe('milter mode against a real Postfix (docs/postfix.md recipe)', () => {
         // A second, scoreless rule with a long name makes X-Spam-Status long enough to fold.
         'checks/content.yaml':
           'rules:\n  - symbol: BAND_SUBJECT\n    type: subject\n    match: substring\n    pattern: "band please"\n' +
-          '  - symbol: A_RATHER_LONG_SYMBOL_NAME_THAT_FOLDS\n    type: subject\n    match: substring\n    pattern: "band please"\n',
-        'symbols.yaml': 'BAND_SUBJECT:\n  score: 12\nA_RATHER_LONG_SYMBOL_NAME_THAT_FOLDS:\n  score: 0\n',
+          '  - symbol: A_RATHER_LONG_SYMBOL_NAME_THAT_FOLDS\n    type: subject\n    match: substring\n    pattern: "band please"\n' +
+          '  - symbol: SPAM_SUBJECT\n    type: subject\n    match: substring\n    pattern: "buy now"\n',
+        'symbols.yaml': 'BAND_SUBJECT:\n  score: 12\nA_RATHER_LONG_SYMBOL_NAME_THAT_FOLDS:\n  score: 0\nSPAM_SUBJECT:\n  score: 20\n',
         'actions.yaml': 'add_header: 6\nrewrite_subject: 8\ngreylist: 10\nreject: 15\n',
         'checks/greylist.yaml': 'delay: 1\nretry_window: 3600\n',
       },
@@ -111,6 +112,20 @@ describe('milter mode against a real Postfix (docs/postfix.md recipe)', () => {
     assert.ok(status, msg);
     assert.equal(status.replace(/\r?\n\t/g, ' '), 'X-Spam-Status: Yes, score=12.00 required=6.00 tests=BAND_SUBJECT, A_RATHER_LONG_SYMBOL_NAME_THAT_FOLDS');
     assert.equal((await pf.messages('user')).filter((m) => m.includes('<mi-band@origin.test>')).length, 1);
+  });
+
+  test('a message scored past reject is refused at the end of DATA with our 550 5.7.1; nothing is delivered', async () => {
+    const r = await send(pf.port, { id: 'mi-spam', subject: 'buy now', localAddress: '127.0.0.55' });
+    assert.notEqual(r.code, 0);
+    assert.match(r.out, /-> \.\n<\*\* 550 5\.7\.1 Message rejected as spam\n/);
+    const logged = await waitForLog(() => pf.log(), /([A-F0-9]+): milter-reject: END-OF-MESSAGE from [^\n]*\[127\.0\.0\.55\]: (5[^;]*);/);
+    assert.equal(logged[2], '5.7.1 Message rejected as spam');
+    // Borderpatrol's line carries Postfix's queue id of the refused message.
+    const entry = await waitForHistory(bp.store, (e) => e.origQueueId === logged[1]);
+    assert.equal(entry.action, 'reject');
+    assert.equal(entry.score, 20);
+    await new Promise((res) => setTimeout(res, 300));
+    assert.ok(!(await pf.messages('user')).some((m) => m.includes('<mi-spam@origin.test>')));
   });
 
   test('Borderpatrol stopped: Postfix answers 451 4.7.1 (milter_default_action = tempfail), nothing is delivered', async () => {

@@ -68,6 +68,12 @@ describe('milter door: protocol and hostile input', () => {
     }
   });
 
+  test('/healthz: the milter listener alone decides (there is no relay to probe)', async () => {
+    const res = await fetch(`http://127.0.0.1:${bp.adminPort}/healthz`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { status: 'ok', listening: true, relay: null });
+  });
+
   test('a host outside milter.peers is disconnected without a word', async () => {
     const m = await RawMilter.connect(bp.port, '127.0.0.9');
     await m.closedWithin(2000);
