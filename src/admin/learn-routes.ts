@@ -5,8 +5,8 @@ import type { Store, BayesClass } from '../stores/types.js';
 import type { Logger } from '../observability/logger.js';
 import { learnMessage } from '../bayes/learn.js';
 import { bayesLimits } from '../bayes/limits.js';
-import { normalizeLineEnds } from '../smtp/message-reader.js';
-import { scanMessage } from '../pipeline/scan-message.js';
+import { normalizeLineEnds } from '../session/message-reader.js';
+import { scanMessage } from '../session/scan.js';
 import { RSPAMD_ACTIONS } from './rspamd-routes.js';
 
 export interface LearnRouteDeps {

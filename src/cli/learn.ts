@@ -1,4 +1,5 @@
 import { commonOptions, overridesFrom, parse, UsageError } from './common.js';
+import { adminPassword, PASSWORD_HINT } from './password.js';
 import { openEngine, type Engine } from './engine.js';
 import { planInputs, readInputs, type InputPlan } from './inputs.js';
 import { Progress } from './progress.js';
@@ -13,15 +14,16 @@ learning it as the other class moves it. Progress goes to stderr.
 
   --server URL        send each message to a running server's admin listener
                       (e.g. http://127.0.0.1:11334) instead of the local store
-  --password PW       admin password for --server (default: $BORDERPATROL_PASSWORD)
+  --password PW       admin password for --server (default: $BORDERPATROL_PASSWORD, or the
+                      first line of the file $BORDERPATROL_PASSWORD_FILE)
   --jobs N            messages in flight at once (default 8)
   --policies DIR      policy directory (default ./policies)
   --redis URL         learn into the Redis store a server uses
   --data-dir DIR      learn into the embedded store in DIR
   --set KEY=VALUE     override any policy key by its dotted path (repeatable)
 
-A running server with the embedded store keeps its own copy in memory and writes it to
-the data dir on exit: train it with --server (or rspamc), not with --data-dir.
+While a server runs on the embedded store, it is the data dir's one writer: train it with
+--server (or rspamc); learn --data-dir is refused until it stops.
 `;
 
 /** Learns one message somewhere: the local store, or a server over HTTP. */
@@ -131,15 +133,15 @@ export async function learnCommand(args: string[]): Promise<number> {
 
   let tally: LearnTally;
   if (values.server) {
-    const password = values.password ?? process.env.BORDERPATROL_PASSWORD ?? '';
-    if (!password) throw new UsageError('--server needs the admin password: --password PW or $BORDERPATROL_PASSWORD');
+    const password = adminPassword(values.password) ?? '';
+    if (!password) throw new UsageError(`--server needs the admin password: ${PASSWORD_HINT}`);
     // The server applies its own size limit (and answers 413 over it).
     tally = await runLearn(remoteLearner(values.server, password, cls), plan, Number.MAX_SAFE_INTEGER, { jobs, progress, onError }).catch((err: Error) => {
       if (err instanceof LearnAbort) throw new UsageError(err.message);
       throw err;
     });
   } else {
-    const engine = await openEngine({ policiesDir: values.policies, overrides: overridesFrom(values) });
+    const engine = await openEngine({ policiesDir: values.policies, overrides: overridesFrom(values), access: 'write', command: 'learn' });
     try {
       tally = await runLearn(localLearner(engine, cls), plan, engine.policy.policy.limits.max_message_size, { jobs, progress, onError });
     } finally {

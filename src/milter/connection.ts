@@ -3,21 +3,21 @@ import { PacketReader, MilterProtocolError, decodeCommand, encode, type MilterCo
 import { MessageBuffer } from './message.js';
 import { editPackets } from './edits.js';
 import { MILTER_VERSION, WANTED_ACTIONS, WANTED_STEPS, Step, BODY_CHUNK } from './protocol.js';
-import type { MailParams, OpenSession, SessionClient, SmtpSession, StepResult } from '../session/types.js';
+import { Macros, clientFrom, envelopeAddress } from './events.js';
+import type { OpenSession, SmtpSession, StepResult } from '../session/types.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import type { Logger } from '../observability/logger.js';
-import { unmapIpv4 } from '../net/ip.js';
 
 /**
  * One milter connection from Postfix: one SMTP client, any number of transactions.
  * Translates packets into Session steps and the Session's answers into milter replies; it
  * holds no mail rule of its own.
  *
- * The Session's connect step runs at the first MAIL, not at CONNECT: by then the HELO
- * name and `{auth_authen}` (a client that logged in to Postfix's submission service) are
- * known, and a client refused there is refused at every MAIL (Postfix's smtpd_delay_reject
- * does the same). Packets are handled one at a time; the socket is paused while one waits
- * for the Session, so a peer cannot pile up work.
+ * CONNECT opens the Session; the Session holds its connect-phase checks until the first
+ * MAIL, which brings `{auth_authen}` (a client that logged in to Postfix is judged as our
+ * own). HELO is passed on at the next MAIL, where the Session runs the helo phase anyway
+ * (like Postfix's smtpd_delay_reject). Packets are handled one at a time; the socket is
+ * paused while one waits for the Session, so a peer cannot pile up work.
  */
 export class MilterConnection {
   private readonly reader: PacketReader;
@@ -25,14 +25,12 @@ export class MilterConnection {
   private busy = false;
   private closed = false;
   private negotiated = false;
-  /** Postfix answers itself for each header when it could not skip the reply (no SMFIP_NR_HDR). */
+  /** Each HEADER needs our answer unless the MTA agreed to skip it (SMFIP_NR_HDR). */
   private headerReplies = true;
-  /** Macros by the event they came with; the latest event of a kind replaces its set. */
-  private readonly macros = new Map<number, Map<string, string>>();
+  private readonly macros = new Macros();
   private session: SmtpSession;
-  private client: SessionClient | null = null;
   private heloName = '';
-  private connected = false;
+  private heloTold: string | null = null;
   private inTransaction = false;
   private message: MessageBuffer | null = null;
   /** The message was already answered (too big): the rest of it is ignored until the next one. */
@@ -49,8 +47,9 @@ export class MilterConnection {
   ) {
     this.session = openSession({ id });
     const limits = policy().policy.limits;
-    // A packet holds one body chunk (Postfix sends at most 65535 bytes) or one header field.
-    this.reader = new PacketReader(Math.max(BODY_CHUNK, limits.max_line_length) + 1024);
+    // A packet holds one body chunk (Postfix sends at most 65535 bytes) or one header field,
+    // which may be folded over many lines: it is bounded by the whole header block's limit.
+    this.reader = new PacketReader(Math.max(BODY_CHUNK, limits.max_header_size) + 1024);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('close', () => this.finish());
     socket.on('error', (err) => this.log.debug({ event: 'milter_socket_error', err: err.message }, 'milter socket error'));
@@ -125,14 +124,6 @@ export class MilterConnection {
     this.send(r.ok ? encode.continue() : encode.replyCode(r.reply));
   }
 
-  private macro(name: string): string {
-    for (const set of this.macros.values()) {
-      const v = set.get(name);
-      if (v !== undefined) return v;
-    }
-    return '';
-  }
-
   private async handle(c: MilterCommand): Promise<void> {
     if (!this.negotiated && c.kind !== 'optneg') throw new MilterProtocolError(`${c.kind} before option negotiation`);
     switch (c.kind) {
@@ -149,8 +140,7 @@ export class MilterConnection {
         this.macros.set(c.event, c.macros);
         return;
       case 'connect':
-        this.client = clientFrom(c);
-        this.send(encode.continue());
+        this.answer(await this.session.connect(clientFrom(c)));
         return;
       case 'helo':
         this.heloName = c.name;
@@ -159,7 +149,7 @@ export class MilterConnection {
       case 'mail':
         return this.mail(c.args);
       case 'rcpt':
-        this.answer(await this.session.rcpt(unbracket(c.args[0] ?? '')));
+        this.answer(await this.session.rcpt(envelopeAddress(c.args)));
         return;
       case 'data':
       case 'unknown':
@@ -194,9 +184,8 @@ export class MilterConnection {
         this.session.close();
         this.session = this.openSession({ id: this.id });
         this.macros.clear();
-        this.client = null;
         this.heloName = '';
-        this.connected = false;
+        this.heloTold = null;
         return;
       case 'quit':
         this.close();
@@ -207,37 +196,13 @@ export class MilterConnection {
   private async mail(args: string[]): Promise<void> {
     if (this.inTransaction) this.endTransaction(true);
     this.inTransaction = true;
-    if (!this.connected) {
-      this.connected = true;
-      const client: SessionClient = this.client ?? { ip: '127.0.0.1', port: 0, source: 'milter' };
-      // Postfix's helo macros carry {tls_version} when the client used STARTTLS.
-      const steps = [() => this.session.connect({ ...client, tls: this.macro('tls_version') !== '' }), () => this.session.helo(this.heloName, 'ESMTP')];
-      for (const step of steps) {
-        const r = await step();
-        if (!r.ok) {
-          // The refusal stands for the connection: the Session answers every later MAIL with it.
-          this.answer(r);
-          return;
-        }
-      }
+    // HELO may come again (after STARTTLS, or between transactions): the Session hears the latest.
+    if (this.heloName !== this.heloTold) {
+      this.heloTold = this.heloName;
+      const r = await this.session.helo(this.heloName, 'ESMTP');
+      if (!r.ok) return this.answer(r);
     }
-    this.answer(await this.session.mail(unbracket(args[0] ?? ''), this.mailParams(args.slice(1))));
-  }
-
-  /** ESMTP parameters, and the login Postfix reports for a client that authenticated. */
-  private mailParams(args: string[]): MailParams {
-    const params: MailParams = {};
-    for (const a of args) {
-      const eq = a.indexOf('=');
-      const key = (eq < 0 ? a : a.slice(0, eq)).toUpperCase();
-      const value = eq < 0 ? '' : a.slice(eq + 1);
-      if (key === 'SIZE') params.size = Number(value) || 0;
-      else if (key === 'SMTPUTF8') params.smtputf8 = true;
-      else if (key === 'BODY') params.body8bit = value.toUpperCase() === '8BITMIME';
-    }
-    const authUser = this.macro('auth_authen');
-    if (authUser) params.authUser = authUser;
-    return params;
+    this.answer(await this.session.mail(envelopeAddress(args), this.macros.mailParams(args)));
   }
 
   private startMessage(): void {
@@ -268,7 +233,7 @@ export class MilterConnection {
     if (!this.message) this.startMessage();
     const m = this.message as MessageBuffer;
     const result = await this.session.data(m.oversized ? Buffer.alloc(0) : m.raw(), {
-      queueId: this.macro('i'),
+      queueId: this.macros.get('i'),
       ...(m.oversized ? { measured: { size: m.bytes, oversized: true, bareNewline: false, longestLine: 0 } } : {}),
     });
     if (!result.accepted) this.send(encode.replyCode(result.reply));
@@ -283,7 +248,7 @@ export class MilterConnection {
     this.inTransaction = false;
     this.message = null;
     this.messageAnswered = false;
-    for (const event of [...this.macros.keys()]) if (event !== CONNECT_EVENT && event !== HELO_EVENT) this.macros.delete(event);
+    this.macros.endTransaction();
   }
 
   private protocolError(err: unknown): void {
@@ -306,20 +271,3 @@ export class MilterConnection {
     this.onDone();
   }
 }
-
-const CONNECT_EVENT = 0x43;
-const HELO_EVENT = 0x48;
-
-function clientFrom(c: Extract<MilterCommand, { kind: 'connect' }>): SessionClient {
-  // Postfix names a client without reverse DNS "[address]" (Sendmail's form) or "unknown".
-  const rdns = c.hostname.startsWith('[') || c.hostname.toLowerCase() === 'unknown' ? '' : c.hostname;
-  const ip = c.family === 'inet4' || c.family === 'inet6' ? unmapIpv4(c.address.replace(/^ipv6:/i, '')) : '127.0.0.1';
-  return { ip, port: c.port, rdns, source: 'milter' };
-}
-
-/** "<a@b>" → "a@b"; "<>" → "". */
-function unbracket(arg: string): string {
-  const m = /^<(.*)>$/.exec(arg.trim());
-  return m ? (m[1] as string) : arg.trim();
-}
-

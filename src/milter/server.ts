@@ -43,18 +43,17 @@ export class MilterServer {
     if (!this.accepting) return refuse('shutdown');
     if (!p.milterPeers.has(peer)) return refuse('not_milter_peer');
     if (this.open.size >= p.policy.limits.max_clients) return refuse('max_clients');
+    // The Session counts it as active (its recorder); here only the accepted total.
     this.metrics.connections.inc();
-    this.metrics.activeConnections.inc();
     const id = newId();
     const log = this.log.child({ conn: id });
     socket.setNoDelay(true);
     const connection = new MilterConnection(socket, this.openSession, id, this.policy, log, () => {
       this.open.delete(connection);
-      this.metrics.activeConnections.dec();
-      log.info({ event: 'disconnect' }, 'milter peer disconnected');
+      log.info({ event: 'milter_disconnect' }, 'milter peer disconnected');
     });
     this.open.add(connection);
-    log.info({ event: 'connect', peer, port: socket.remotePort }, 'milter peer connected');
+    log.info({ event: 'milter_connect', peer, port: socket.remotePort }, 'milter peer connected');
   }
 
   listen(host: string, port: number): Promise<net.AddressInfo> {

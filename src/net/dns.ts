@@ -1,5 +1,6 @@
 import dns from 'node:dns';
 import type { CompiledPolicy } from '../policy/compiled.js';
+import { reversedIp } from './ip.js';
 
 /**
  * The one DNS client for checks (SPF/DKIM/DMARC, blocklists). Every lookup has a hard
@@ -75,6 +76,21 @@ export class DnsClient {
 
   resolveTxt(name: string): Promise<string[][]> {
     return this.resolve(name, 'TXT') as Promise<string[][]>;
+  }
+
+  /**
+   * The client's name from its PTR record (the first one), or '' when there is none, the
+   * lookup failed or we are offline: a missing name is a fact about the client, not an error.
+   */
+  async reverse(ip: string): Promise<string> {
+    const r = reversedIp(ip);
+    if (!r) return '';
+    try {
+      const names = (await this.resolve(`${r.name}.${r.family === 4 ? 'in-addr' : 'ip6'}.arpa`, 'PTR')) as string[];
+      return (names[0] ?? '').replace(/\.$/, '').toLowerCase();
+    } catch {
+      return '';
+    }
   }
 
   /** The function to hand to mailauth (bound to this client). */

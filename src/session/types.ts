@@ -47,6 +47,8 @@ export interface MailParams {
    * filter modes names a new client per transaction.
    */
   client?: ClientInfo;
+  /** The connection is (now) encrypted: STARTTLS may come after connect. */
+  tls?: boolean;
   /** The SASL login Postfix reports ({auth_authen}): an authenticated client is trusted. */
   authUser?: string;
 }
