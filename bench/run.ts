@@ -26,7 +26,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startRedis } from '../test/helpers/redis.js';
 import { TestDnsServer } from '../test/helpers/dns-server.js';
-import { checkSections } from '../src/checks/sections.js';
+import { checkSections } from '../src/checks/manifests.js';
 import { hamLines, makeMessage, wireForm } from './lib/messages.js';
 import { cpuMs, peakRssMb, resetPeak, rssMb } from './lib/procs.js';
 import { runSmtpSource } from './lib/smtp-source.js';

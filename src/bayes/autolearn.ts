@@ -1,10 +1,10 @@
 import type { TransactionContext } from '../pipeline/context.js';
 import { scoreHits } from '../decision/score.js';
-import type { BayesPolicy } from '../checks/bayes/schema.js';
+import type { BayesPolicy } from '../checks/bayes/manifest.js';
 import type { BayesClass } from '../stores/types.js';
 import { learnParsed } from './learn.js';
 import { bayesRetention } from '../stores/retention.js';
-import { BAYES_SYMBOLS } from './symbols.js';
+import { BAYES_SYMBOLS } from '../checks/bayes/manifest.js';
 import { tokenizerLimits } from './limits.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { CompiledPolicy } from '../policy/compiled.js';
-import type { RecordedHit } from '../pipeline/context.js';
+import type { RecordedHit } from './hits.js';
 
 export interface ScoredHit {
   name: string;

@@ -1,5 +1,5 @@
 import type { CompiledPolicy } from '../policy/compiled.js';
-import type { RecordedForce, RecordedHit } from '../pipeline/context.js';
+import type { RecordedForce, RecordedHit } from './hits.js';
 import { scoreHits, type ScoredHit } from './score.js';
 import { Replies, type SmtpReply } from './replies.js';
 

@@ -1,10 +1,10 @@
 import type { CompiledPolicy } from '../policy/compiled.js';
 import type { HistoryEntry } from './record.js';
-import type { RecordedForce, RecordedHit } from '../pipeline/context.js';
-import type { ForcedAction } from '../checks/types.js';
+import type { ForcedAction, RecordedForce, RecordedHit } from '../decision/hits.js';
 import { decide, type Action } from '../decision/verdict.js';
 import { reply } from '../decision/replies.js';
-import { CHECK_MODULES } from '../checks/registry.js';
+import { MANIFESTS } from '../checks/manifests.js';
+import { sectionSymbols } from '../policy/symbols.js';
 
 /**
  * `policy whatif`: replay the verdict history a server keeps (symbols hit per message with
@@ -65,10 +65,10 @@ function section(policy: CompiledPolicy, name: string | undefined): SectionSwitc
 /** Symbols that checks switched off in the draft would no longer report. */
 function silencedSymbols(draft: CompiledPolicy): Set<string> {
   const out = new Set<string>();
-  for (const m of CHECK_MODULES) {
+  for (const m of MANIFESTS) {
     if (section(draft, m.name)?.enabled !== false) continue;
     for (const s of m.symbols) out.add(s);
-    for (const s of m.policySymbols?.(draft.policy) ?? []) out.add(s.name);
+    for (const s of sectionSymbols(m.name, draft.policy)) out.add(s.name);
   }
   return out;
 }

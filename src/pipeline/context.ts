@@ -1,7 +1,7 @@
 import type { Logger } from '../observability/logger.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import type { Store } from '../stores/types.js';
-import type { SymbolHit, ForcedAction, Phase } from '../checks/types.js';
+import type { RecordedForce, RecordedHit } from '../decision/hits.js';
 import type { ParsedMessage } from '../mail/parsed-message.js';
 import type { Verdict } from '../decision/verdict.js';
 
@@ -23,20 +23,6 @@ export interface Envelope {
   /** '' for the null sender <>. */
   from: string;
   rcpts: string[];
-}
-
-/** A hit with the check that produced it and whether that check was in dry-run. */
-export interface RecordedHit extends SymbolHit {
-  check: string;
-}
-
-export interface RecordedForce extends ForcedAction {
-  check: string;
-  phase: Phase;
-  /** The check (or the whole policy) was in dry-run: logged and stamped, not enforced. */
-  dryRun: boolean;
-  /** The check's policy section (whose dry_run applied), so `policy whatif` can re-judge it. */
-  section?: string | null;
 }
 
 /**
@@ -64,6 +50,8 @@ export interface TransactionContext {
   allowlisted: boolean;
   /** Set when the client is one of our own networks. */
   trusted: boolean;
+  /** The Authentication-Results value (RFC 8601) the auth check found, stamped on relayed mail. */
+  authResults?: string;
   /** The verdict of the data phase, for the postfilter checks (absent before). */
   verdict?: Verdict;
 }

@@ -1,17 +1,9 @@
-import type { Check, Phase, Outcome } from '../checks/types.js';
-import type { TransactionContext, RecordedForce } from './context.js';
+import type { Check, Outcome } from './check.js';
+import type { Phase, SectionSettings } from '../checks/manifest.js';
+import type { RecordedForce } from '../decision/hits.js';
+import type { TransactionContext } from './context.js';
 import { Replies } from '../decision/replies.js';
 import type { Metrics } from '../observability/metrics.js';
-
-/** The fields every check section carries (see policy/types-common.ts checkBase). */
-interface SectionSettings {
-  enabled: boolean;
-  dry_run: boolean;
-  on_error: 'skip' | 'tempfail';
-  timeout: number;
-}
-
-const ALWAYS_ON: SectionSettings = { enabled: true, dry_run: false, on_error: 'skip', timeout: 5000 };
 
 export class CheckTimeoutError extends Error {
   constructor(check: string, ms: number) {
@@ -91,10 +83,9 @@ export class Pipeline {
   }
 }
 
+/** A check's section is its manifest's, and the schema has one for every manifest (checkBase). */
 function sectionSettings(check: Check, ctx: TransactionContext): SectionSettings {
-  if (!check.section) return ALWAYS_ON;
-  const section = (ctx.policy.policy as unknown as Record<string, SectionSettings | undefined>)[check.section];
-  return section ?? ALWAYS_ON;
+  return (ctx.policy.policy as unknown as Record<string, SectionSettings>)[check.section];
 }
 
 /** A counting semaphore: caps concurrent content scans so a burst cannot exhaust memory. */

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import os from 'node:os';
 import net from 'node:net';
-import { hostPort, cidr } from './types-common.js';
-import { checkSections } from '../checks/sections.js';
+import { hostPort, cidr } from '../net/schema.js';
+import { checkSections } from '../checks/manifests.js';
+import { symbolName } from '../checks/manifest.js';
 import { redisUrlProblem } from '../stores/redis/url.js';
 import { modeProblem } from './mode.js';
 
@@ -210,6 +211,8 @@ const historySchema = z
   .strictObject({
     /** Verdicts kept for the history page and `policy whatif`. */
     size: z.number().int().min(0).default(10_000),
+    /** The name each entry gives the instance that handled it ('' = this machine's hostname). */
+    instance: z.string().default(''),
   })
   .prefault({});
 
@@ -241,7 +244,7 @@ export const policySchema = z
     milter: milterSchema,
     history: historySchema,
     actions: actionsSchema,
-    symbols: z.record(z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'symbol names are UPPER_CASE'), symbolSchema).default({}),
+    symbols: z.record(symbolName, symbolSchema).default({}),
     lists: z.record(z.string(), z.array(z.string())).default({}),
     ...checkSections,
   })

@@ -4,7 +4,7 @@ import { normalizeSender, tripletKey, messageKey } from '../../src/checks/greyli
 import { settleVerdict } from '../../src/pipeline/postfilter.js';
 import { Pipeline } from '../../src/pipeline/runner.js';
 import type { Verdict } from '../../src/decision/verdict.js';
-import { greylistCheckModule } from '../../src/checks/greylist/index.js';
+import { greylistCheck } from '../../src/checks/greylist/index.js';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
 import { defaultPolicy } from '../../src/policy/load.js';
 import { policySchema } from '../../src/policy/schema.js';
@@ -78,7 +78,7 @@ describe('greylist keys', () => {
 });
 
 describe('RCPT greylisting check', () => {
-  const check = greylistCheckModule.create({ store: new SqliteStore(), log: silentLogger(), metrics: null })[0]!;
+  const check = greylistCheck.create({ store: new SqliteStore(), log: silentLogger(), metrics: null })[0]!;
 
   it('defers a new triplet with 451 4.7.1 and exempts allow-listed, trusted and exempt networks', async () => {
     const store = new SqliteStore();
@@ -100,7 +100,7 @@ describe('RCPT greylisting check', () => {
 });
 
 /** The postfilter phase with the greylist checks, as the Session runs it after the verdict. */
-const postfilter = new Pipeline(greylistCheckModule.create({ store: new SqliteStore(), log: silentLogger(), metrics: null }));
+const postfilter = new Pipeline(greylistCheck.create({ store: new SqliteStore(), log: silentLogger(), metrics: null }));
 const settleGreylist = (v: Verdict, tx: TransactionContext): Promise<Verdict> => settleVerdict(postfilter, tx, v);
 
 describe('score-band greylisting', () => {

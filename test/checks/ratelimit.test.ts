@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { foldAddress, ratelimitCheckModule } from '../../src/checks/ratelimit/index.js';
+import { foldAddress, ratelimitCheck } from '../../src/checks/ratelimit/index.js';
 import { RuleLimiters } from '../../src/checks/ratelimit/limiters.js';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
 import { defaultPolicy } from '../../src/policy/load.js';
@@ -8,12 +8,12 @@ import { compilePolicy } from '../../src/policy/compiled.js';
 import { policySchema } from '../../src/policy/schema.js';
 import { newTransaction } from '../../src/pipeline/transaction.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import type { Check } from '../../src/checks/types.js';
+import type { Check } from '../../src/pipeline/check.js';
 
 const rule = (o: Record<string, unknown>) => ({ name: 'r', key: 'ip', count: 'messages', rate: 2, window: 60, ...o });
 
 function checks(): Record<string, Check> {
-  const list = ratelimitCheckModule.create({ store: new SqliteStore(), log: silentLogger(), metrics: null });
+  const list = ratelimitCheck.create({ store: new SqliteStore(), log: silentLogger(), metrics: null });
   return Object.fromEntries(list.map((c) => [c.phase, c]));
 }
 

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import path from 'node:path';
-import { splitHostPort } from '../../policy/types-common.js';
+import { splitHostPort } from '../../net/schema.js';
 
 /**
  * A client for clamd's INSTREAM command (the null-terminated form, `zINSTREAM\0`): the data

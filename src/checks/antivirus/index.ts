@@ -1,6 +1,5 @@
-import type { Check } from '../types.js';
-import { NO_HITS } from '../types.js';
-import type { CheckModule } from '../registry.js';
+import { defineCheck, NO_HITS } from '../../pipeline/check.js';
+import { antivirusManifest } from './manifest.js';
 import { reply } from '../../decision/replies.js';
 import { clamdScan } from './clamd.js';
 
@@ -11,30 +10,20 @@ import { clamdScan } from './clamd.js';
  * failure, and the section's on_error decides (skip: deliver unscanned; tempfail: 451).
  */
 
-export const antivirusCheckModule: CheckModule = {
-  name: 'antivirus',
-  symbols: [],
-  create: (): Check[] => [
-    {
-      name: 'antivirus',
-      phase: 'data',
-      section: 'antivirus',
-      symbols: [],
-      run: async (ctx) => {
-        const raw = ctx.message?.raw;
-        if (!raw) return NO_HITS;
-        const section = ctx.policy.policy.antivirus;
-        const data = raw.length > section.max_size ? raw.subarray(0, section.max_size) : raw;
-        const result = await clamdScan(section.clamd, data, section.timeout, ctx.signal);
-        if (!result.infected) return NO_HITS;
-        return {
-          force: {
-            action: 'reject',
-            reply: reply(554, '5.7.1', `Message contains a virus: ${result.signature}`),
-            reason: `virus ${result.signature}`,
-          },
-        };
+export const antivirusCheck = defineCheck(antivirusManifest, () => ({
+  antivirus: async (ctx) => {
+    const raw = ctx.message?.raw;
+    if (!raw) return NO_HITS;
+    const section = ctx.policy.policy.antivirus;
+    const data = raw.length > section.max_size ? raw.subarray(0, section.max_size) : raw;
+    const result = await clamdScan(section.clamd, data, section.timeout, ctx.signal);
+    if (!result.infected) return NO_HITS;
+    return {
+      force: {
+        action: 'reject',
+        reply: reply(554, '5.7.1', `Message contains a virus: ${result.signature}`),
+        reason: `virus ${result.signature}`,
       },
-    },
-  ],
-};
+    };
+  },
+}));

@@ -1,4 +1,4 @@
-import type { ForcedAction } from '../types.js';
+import type { ForcedAction } from '../../decision/hits.js';
 import type { ParsedMessage } from '../../mail/parsed-message.js';
 import { reply } from '../../decision/replies.js';
 

@@ -1,17 +1,15 @@
-import type { Check, SymbolHit } from '../types.js';
-import { NO_HITS } from '../types.js';
-import type { CheckModule } from '../registry.js';
+import type { SymbolHit } from '../../decision/hits.js';
+import { defineCheck, NO_HITS } from '../../pipeline/check.js';
+import { contentManifest } from './manifest.js';
 import type { ParsedMessage } from '../../mail/parsed-message.js';
 import { compiledRules } from './rules.js';
 import { gtubeReject, hasGtube } from './gtube.js';
 
 /**
- * Policy-written content rules (see schema.ts), plus what the parser found out about the
+ * Policy-written content rules (see manifest.ts), plus what the parser found out about the
  * MIME structure itself: nesting or part counts past the limits, or a structure so broken
  * it could not be read to the end.
  */
-
-export const CONTENT_SYMBOLS = ['MIME_TOO_DEEP', 'MIME_TOO_MANY_PARTS', 'MIME_MALFORMED'] as const;
 
 function structureHits(msg: ParsedMessage): SymbolHit[] {
   switch (msg.truncatedReason) {
@@ -27,28 +25,17 @@ function structureHits(msg: ParsedMessage): SymbolHit[] {
   }
 }
 
-export const contentCheckModule: CheckModule = {
-  name: 'content',
-  symbols: CONTENT_SYMBOLS,
-  policySymbols: (policy) => policy.content.rules.map((r, i) => ({ name: r.symbol, path: ['content', 'rules', i, 'symbol'] })),
-  create: (): Check[] => [
-    {
-      name: 'content',
-      phase: 'data',
-      section: 'content',
-      symbols: CONTENT_SYMBOLS,
-      run: async (ctx) => {
-        const msg = ctx.message;
-        if (!msg) return NO_HITS;
-        const section = ctx.policy.policy.content;
-        if (section.gtube && hasGtube(msg)) return { force: gtubeReject() };
-        const hits = structureHits(msg);
-        for (const rule of compiledRules(section.rules)) {
-          const hit = rule(ctx, msg, section.max_body_chars);
-          if (hit) hits.push(hit);
-        }
-        return hits.length > 0 ? { hits } : NO_HITS;
-      },
-    },
-  ],
-};
+export const contentCheck = defineCheck(contentManifest, () => ({
+  content: async (ctx) => {
+    const msg = ctx.message;
+    if (!msg) return NO_HITS;
+    const section = ctx.policy.policy.content;
+    if (section.gtube && hasGtube(msg)) return { force: gtubeReject() };
+    const hits = structureHits(msg);
+    for (const rule of compiledRules(section.rules)) {
+      const hit = rule(ctx, msg, section.max_body_chars);
+      if (hit) hits.push(hit);
+    }
+    return hits.length > 0 ? { hits } : NO_HITS;
+  },
+}));

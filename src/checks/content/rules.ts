@@ -1,10 +1,10 @@
-import type { SymbolHit } from '../types.js';
+import type { SymbolHit } from '../../decision/hits.js';
 import type { TransactionContext } from '../../pipeline/context.js';
 import type { ParsedMessage } from '../../mail/parsed-message.js';
 import { fromMailboxes } from '../../mail/mailboxes.js';
 import { urlHosts } from '../../mail/urls.js';
 import { AddressSet, DomainSet } from '../../policy/lists.js';
-import type { ContentRule, PatternType } from './schema.js';
+import type { ContentRule, PatternType } from './manifest.js';
 
 /**
  * Content rules compiled once per policy version: regexes built, substrings and lists

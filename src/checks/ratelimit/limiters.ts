@@ -1,7 +1,7 @@
 import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { RateLimiterBackend } from '../../stores/types.js';
 import type { CompiledPolicy } from '../../policy/compiled.js';
-import type { RateRule } from './schema.js';
+import type { RateRule } from './manifest.js';
 
 type Limiter = RateLimiterAbstract | BurstyRateLimiter;
 

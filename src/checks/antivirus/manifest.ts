@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import path from 'node:path';
-import { checkBase, hostPort } from '../../policy/types-common.js';
+import { hostPort } from '../../net/schema.js';
+import { checkBase, defineManifest } from '../manifest.js';
 
 /**
  * Antivirus through clamd (ClamAV's daemon): each message is streamed to it with INSTREAM
@@ -28,3 +29,10 @@ export const antivirusSchema = z
   .prefault({});
 
 export type AntivirusSection = z.output<typeof antivirusSchema>;
+
+export const antivirusManifest = defineManifest({
+  name: 'antivirus',
+  runs: { antivirus: 'data' },
+  schema: antivirusSchema,
+  symbols: [],
+});

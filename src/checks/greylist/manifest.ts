@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkBase } from '../../policy/types-common.js';
+import { checkBase, defineManifest } from '../manifest.js';
 
 const DAY = 86_400;
 
@@ -36,3 +36,10 @@ export const greylistSchema = z
     }
   })
   .prefault({});
+
+export const greylistManifest = defineManifest({
+  name: 'greylist',
+  runs: { greylist: 'rcpt', greylist_message: { phase: 'postfilter', ignoresEnabled: true } },
+  schema: greylistSchema,
+  symbols: [],
+});

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { checkBase } from '../../policy/types-common.js';
-import { symbolName } from '../symbol-name.js';
+import { checkBase, defineManifest, symbolName } from '../manifest.js';
 
 /**
  * Content rules written purely in policy, in the spirit of rspamd's multimap: each rule
@@ -96,3 +95,13 @@ export const contentSchema = z
     rules: z.array(ruleSchema).default([]),
   })
   .prefault({});
+
+export const CONTENT_SYMBOLS = ['MIME_TOO_DEEP', 'MIME_TOO_MANY_PARTS', 'MIME_MALFORMED'] as const;
+
+export const contentManifest = defineManifest({
+  name: 'content',
+  runs: { content: 'data' },
+  schema: contentSchema,
+  symbols: CONTENT_SYMBOLS,
+  policySymbols: (section) => section.rules.map((r, i) => ({ name: r.symbol, path: ['rules', i, 'symbol'] })),
+});

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import net from 'node:net';
-import { checkBase } from '../../policy/types-common.js';
-import { symbolName } from '../symbol-name.js';
+import { checkBase, defineManifest, symbolName, type PolicySymbol } from '../manifest.js';
 
 const zoneName = z
   .string()
@@ -49,15 +48,24 @@ export const dnsblSchema = z
   })
   .prefault({});
 
-/** Every symbol the dnsbl section names, with where it stands (for "missing score" errors). */
-export function dnsblPolicySymbols(section: z.output<typeof dnsblSchema>): Array<{ name: string; path: readonly PropertyKey[] }> {
-  const out: Array<{ name: string; path: readonly PropertyKey[] }> = [];
+/** Every symbol the dnsbl section names, with where it stands in the section (for "missing score" errors). */
+function dnsblPolicySymbols(section: z.output<typeof dnsblSchema>): PolicySymbol[] {
+  const out: PolicySymbol[] = [];
   for (const kind of ['ip_zones', 'domain_zones'] as const) {
     section[kind].forEach((z, i) => {
-      out.push({ name: z.symbol, path: ['dnsbl', kind, i, 'symbol'] });
-      for (const [code, sym] of Object.entries(z.returncodes)) out.push({ name: sym, path: ['dnsbl', kind, i, 'returncodes', code] });
-      for (const [bit, sym] of Object.entries(z.bits)) out.push({ name: sym, path: ['dnsbl', kind, i, 'bits', bit] });
+      out.push({ name: z.symbol, path: [kind, i, 'symbol'] });
+      for (const [code, sym] of Object.entries(z.returncodes)) out.push({ name: sym, path: [kind, i, 'returncodes', code] });
+      for (const [bit, sym] of Object.entries(z.bits)) out.push({ name: sym, path: [kind, i, 'bits', bit] });
     });
   }
   return out;
 }
+
+export const dnsblManifest = defineManifest({
+  name: 'dnsbl',
+  runs: { dnsbl: 'data' },
+  schema: dnsblSchema,
+  // Every DNSBL symbol is named by its zone in the policy.
+  symbols: [],
+  policySymbols: dnsblPolicySymbols,
+});

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkBase } from '../../policy/types-common.js';
+import { checkBase, defineManifest } from '../manifest.js';
 
 /** The Bayes classifier (src/bayes/): when it speaks, how sure it must be, and autolearn. */
 export const bayesSchema = z
@@ -50,3 +50,13 @@ export const bayesSchema = z
   .prefault({});
 
 export type BayesPolicy = z.output<typeof bayesSchema>;
+
+/** The symbols the Bayes check emits; their weights live in policies/symbols.yaml. */
+export const BAYES_SYMBOLS: readonly string[] = ['BAYES_SPAM', 'BAYES_HAM'];
+
+export const bayesManifest = defineManifest({
+  name: 'bayes',
+  runs: { bayes: 'data' },
+  schema: bayesSchema,
+  symbols: BAYES_SYMBOLS,
+});

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkBase } from '../../policy/types-common.js';
+import { checkBase, defineManifest } from '../manifest.js';
 
 /**
  * Header sanity and HELO checks. Dates are judged against the Received dates (the first
@@ -21,3 +21,37 @@ export const headersSchema = z
     skip_trusted: z.boolean().default(true),
   })
   .prefault({});
+
+export const HELO_SYMBOLS = ['HELO_IP_MISMATCH', 'HELO_BARE_IP', 'HELO_NOT_FQDN', 'HELO_INVALID', 'HELO_OWN_NAME'] as const;
+
+export const RECEIVED_SYMBOLS = ['RCVD_BAD_SYNTAX', 'RCVD_TIME_TRAVEL', 'RCVD_FORGED_OURS', 'RCVD_TOO_MANY'] as const;
+
+export const MESSAGE_SYMBOLS = [
+  'MISSING_MESSAGE_ID',
+  'MISSING_DATE',
+  'MISSING_FROM',
+  'MISSING_TO',
+  'MISSING_SUBJECT',
+  'DUPLICATE_MESSAGE_ID',
+  'DUPLICATE_DATE',
+  'DUPLICATE_FROM',
+  'DUPLICATE_SUBJECT',
+  'INVALID_MESSAGE_ID',
+  'INVALID_DATE',
+  'INVALID_FROM',
+  'DATE_IN_FUTURE',
+  'DATE_IN_PAST',
+  'FROM_DISPLAY_SPOOF_LOCAL',
+  'FROM_DISPLAY_ADDR_MISMATCH',
+  'FROM_ENVFROM_MISMATCH',
+  ...RECEIVED_SYMBOLS,
+] as const;
+
+export const HEADERS_SYMBOLS = [...HELO_SYMBOLS, ...MESSAGE_SYMBOLS] as const;
+
+export const headersManifest = defineManifest({
+  name: 'headers',
+  runs: { headers_helo: 'helo', headers: 'data' },
+  schema: headersSchema,
+  symbols: HEADERS_SYMBOLS,
+});

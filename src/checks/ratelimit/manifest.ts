@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkBase } from '../../policy/types-common.js';
+import { checkBase, defineManifest } from '../manifest.js';
 
 export const RATE_KEYS = ['ip', 'subnet', 'sender', 'sender_domain', 'recipient'] as const;
 export const RATE_COUNTS = ['connections', 'messages', 'recipients'] as const;
@@ -49,3 +49,10 @@ export const ratelimitSchema = z
     });
   })
   .prefault({});
+
+export const ratelimitManifest = defineManifest({
+  name: 'ratelimit',
+  runs: { ratelimit_connect: 'connect', ratelimit_mail: 'mail', ratelimit_rcpt: 'rcpt' },
+  schema: ratelimitSchema,
+  symbols: [],
+});

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkBase } from '../../policy/types-common.js';
+import { checkBase, defineManifest } from '../manifest.js';
 
 /** Allow/deny lists (policies/lists/*.txt) and the reply text each deny list gives. */
 export const accessSchema = z
@@ -16,3 +16,12 @@ export const accessSchema = z
       .prefault({}),
   })
   .prefault({});
+
+export const ACCESS_SYMBOLS = ['ALLOWLIST_IP', 'ALLOWLIST_SENDER', 'ALLOWLIST_SENDER_DOMAIN'] as const;
+
+export const accessManifest = defineManifest({
+  name: 'access',
+  runs: { access_ip: 'connect', access_helo: 'helo', access_sender: 'mail', access_recipient: 'rcpt' },
+  schema: accessSchema,
+  symbols: ACCESS_SYMBOLS,
+});

@@ -1,14 +1,11 @@
 import { z } from 'zod';
 import net from 'node:net';
 
-/** Shared schema pieces: every check's section uses these so the same words mean the same thing. */
+/** Network values as policy files write them (HOST:PORT, an IP or a CIDR), for every section that names one. */
 
 export const hostPort = z
   .string()
   .regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+|[0-9a-fA-F:]+):\d{1,5}$/, 'must be HOST:PORT (IPv6 as [::1]:25)');
-
-/** `skip` fails open (log + metric), `tempfail` answers 451 4.3.0 when the check's backend fails. */
-export const onError = z.enum(['skip', 'tempfail']);
 
 /** A bare IP or a CIDR, IPv4 or IPv6. */
 export const cidr = z.string().refine(isIpOrCidr, { message: 'must be an IP address or CIDR (e.g. 192.0.2.0/24)' });
@@ -23,16 +20,6 @@ export function isIpOrCidr(value: string): boolean {
   const n = Number(bits);
   return family === 4 ? n <= 32 : n <= 128;
 }
-
-/** The fields every check section carries. */
-export const checkBase = {
-  enabled: z.boolean().default(true),
-  /** Log and stamp what this check would do, but never let it reject or defer. */
-  dry_run: z.boolean().default(false),
-  on_error: onError.default('skip'),
-  /** Milliseconds the check may take before it counts as failed. */
-  timeout: z.number().int().positive().default(2000),
-};
 
 export function splitHostPort(value: string): { host: string; port: number } {
   const idx = value.lastIndexOf(':');
