@@ -2,7 +2,6 @@ import type { SplitterChunk } from '@zone-eu/mailsplit';
 import { isUtf8 } from 'node:buffer';
 import libmime from 'libmime';
 import libqp from 'libqp';
-import type { Policy } from '../policy/schema.js';
 import type { AttachmentInfo, MessageHeader, MimePart, TruncationReason } from './parsed-message.js';
 import { mayBeArchive } from './archive.js';
 
@@ -27,7 +26,14 @@ import { mayBeArchive } from './archive.js';
  * leaves content rules and Bayes nothing to tell words apart by.
  */
 
-export type ParseLimits = Pick<Policy['limits'], 'max_mime_depth' | 'max_mime_parts' | 'max_parse_ms' | 'max_text_size' | 'max_urls'>;
+/** The parse bounds, named as the policy's `limits` section names them. */
+export interface ParseLimits {
+  max_mime_depth: number;
+  max_mime_parts: number;
+  max_parse_ms: number;
+  max_text_size: number;
+  max_urls: number;
+}
 
 /** Encoded bytes of a possible archive passed on, to look for encrypted entries once decoded. */
 export const ARCHIVE_PREFIX = 256 * 1024;

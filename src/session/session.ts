@@ -9,7 +9,7 @@ import { dnsFor } from '../net/dns.js';
 import { unmapIpv4 } from '../net/ip.js';
 import type { Logger } from '../observability/logger.js';
 import type { TransactionSummary } from '../history/record.js';
-import { addressEncodingProblem, checkRecipient, normalizeSender } from '../smtp/addresses.js';
+import { addressEncodingProblem, canonicalSender, checkRecipient } from '../mail/address.js';
 import { runData, type DataState } from './data.js';
 import type { DataOptions, DataResult, MailParams, SessionClient, SessionDeps, SmtpSession, StepResult } from './types.js';
 
@@ -100,7 +100,7 @@ export class Session implements SmtpSession {
     if (params.authUser) this.trusted = true;
     if (this.connectPending) await this.runConnectPhase(policy);
     const tx = this.newContext(policy);
-    tx.envelope.from = normalizeSender(address);
+    tx.envelope.from = canonicalSender(address);
     if (params.authUser) {
       // Postfix authenticated the client (SASL): our own user, like a trusted network.
       tx.trusted = true;
