@@ -1,7 +1,7 @@
 import { formatReply, Replies, legalReply, type SmtpReply } from '../decision/replies.js';
 import { commandHandling } from '../decision/after-queue.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
-import { checksRelay, isFilterMode, recipientVerification } from '../policy/mode.js';
+import { checksRelay, isFilterMode } from '../policy/mode.js';
 import type { ClientInfo, TransactionContext } from '../pipeline/context.js';
 import type { RecordedForce, RecordedHit } from '../decision/hits.js';
 import { newId, newTransaction } from '../pipeline/transaction.js';
@@ -11,6 +11,7 @@ import type { Logger } from '../observability/logger.js';
 import type { TransactionSummary } from '../history/record.js';
 import { addressEncodingProblem, canonicalSender, checkRecipient } from '../mail/address.js';
 import { runData, type DataState } from './data.js';
+import { verifyRecipient } from './recipients.js';
 import type { DataOptions, DataResult, MailParams, SessionClient, SessionDeps, SmtpSession, StepResult } from './types.js';
 
 const OK: StepResult = { ok: true };
@@ -156,7 +157,7 @@ export class Session implements SmtpSession {
           return OK;
         }
       }
-      const unknown = await this.verifyRecipient(accepted, policy);
+      const unknown = await verifyRecipient(accepted, policy, this.deps.verifier);
       if (unknown) return this.refuse('rcpt', unknown, 'unknown_recipient');
       tx.envelope.rcpts.push(accepted);
       return OK;
@@ -247,24 +248,6 @@ export class Session implements SmtpSession {
     if (handling === 'ignore') ctx.forced.splice(ctx.forced.indexOf(force), 1);
     ctx.log.info({ event: 'after_queue', phase: force.phase, check: force.check, handling, reason: force.reason }, 'refusal held back: Postfix already accepted this message');
     return true;
-  }
-
-  /** A refusal, or null when the recipient exists. */
-  private async verifyRecipient(rcpt: string, policy: CompiledPolicy): Promise<SmtpReply | null> {
-    switch (recipientVerification(policy.policy)) {
-      case 'none':
-        return null;
-      case 'list': {
-        const list = policy.list('valid_recipients');
-        return list && list.has(rcpt) ? null : Replies.unknownRecipient(rcpt);
-      }
-      case 'postfix': {
-        // Without a verifier (scan) nobody can say: the recipient is taken as existing.
-        if (!this.deps.verifier) return null;
-        const answer = await this.deps.verifier.verifyRecipient(rcpt, policy);
-        return answer.ok ? null : answer.reply;
-      }
-    }
   }
 
   private refuse(phase: 'connect' | 'helo' | 'mail' | 'rcpt', r: SmtpReply, reason: string): StepResult {
