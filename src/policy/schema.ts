@@ -211,6 +211,8 @@ const historySchema = z
   .strictObject({
     /** Verdicts kept for the history page and `policy whatif`. */
     size: z.number().int().min(0).default(10_000),
+    /** The name each entry gives the instance that handled it ('' = this machine's hostname). */
+    instance: z.string().default(''),
   })
   .prefault({});
 

@@ -10,9 +10,9 @@ import { unmapIpv4 } from '../net/ip.js';
 import type { Logger } from '../observability/logger.js';
 import type { TransactionSummary } from '../history/record.js';
 import { addressEncodingProblem, canonicalSender, checkRecipient } from '../mail/address.js';
-import { runData, type DataState } from './data.js';
+import { freshTxState, runData, type DataState } from './data.js';
 import { verifyRecipient } from './recipients.js';
-import type { DataOptions, DataResult, MailParams, SessionClient, SessionDeps, SmtpSession, StepResult } from './types.js';
+import type { DataOptions, DataResult, MailParams, OpenSession, SessionClient, SessionDeps, SmtpSession, StepResult } from './types.js';
 
 const OK: StepResult = { ok: true };
 
@@ -126,7 +126,6 @@ export class Session implements SmtpSession {
     if (!tx) return { ok: false, reply: Replies.needMail() };
     const policy = tx.policy;
     const st = this.txState;
-    if (tx.envelope.rcpts.length + st.droppedRcpts.length >= policy.policy.limits.max_recipients) return this.refuse('rcpt', Replies.tooManyRecipients(), 'max_recipients');
     const encoding = addressEncodingProblem(address, !!st.params.smtputf8);
     if (encoding) return this.refuse('rcpt', encoding === 'not_utf8' ? Replies.addressNotUtf8() : Replies.addressNeedsSmtputf8(), encoding);
     const postmaster = address.toLowerCase() === 'postmaster' && policy.policy.local_domains[0];
@@ -142,6 +141,10 @@ export class Session implements SmtpSession {
     } else if (rcpt.why === 'syntax') return this.refuse('rcpt', Replies.badRecipientSyntax(), 'syntax');
     else if (relayCheck) return this.refuse('rcpt', Replies.relayDenied(), 'relay');
     else accepted = raw;
+    // The same recipient twice is one recipient: counted once, checked once, delivered once.
+    const key = accepted.toLowerCase();
+    if ([...tx.envelope.rcpts, ...st.droppedRcpts].some((r) => r.toLowerCase() === key)) return OK;
+    if (tx.envelope.rcpts.length + st.droppedRcpts.length >= policy.policy.limits.max_recipients) return this.refuse('rcpt', Replies.tooManyRecipients(), 'max_recipients');
     tx.currentRcpt = accepted;
     try {
       const force = await this.deps.pipeline.run('rcpt', tx);
@@ -289,6 +292,7 @@ export class Session implements SmtpSession {
   }
 }
 
-function freshTxState(): DataState {
-  return { started: 0, params: {}, droppedRcpts: [], lastReply: null, lastRefusal: '' };
+/** What a door is given to open one Session per connection (see OpenSession). */
+export function sessionOpener(deps: SessionDeps): OpenSession {
+  return (options) => new Session(deps, options);
 }

@@ -68,6 +68,12 @@ describe('milter door: protocol and hostile input', () => {
     }
   });
 
+  test('/healthz: the milter listener alone decides (there is no relay to probe)', async () => {
+    const res = await fetch(`http://127.0.0.1:${bp.adminPort}/healthz`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { status: 'ok', listening: true, relay: null });
+  });
+
   test('a host outside milter.peers is disconnected without a word', async () => {
     const m = await RawMilter.connect(bp.port, '127.0.0.9');
     await m.closedWithin(2000);
@@ -82,6 +88,20 @@ describe('milter door: protocol and hostile input', () => {
     head[4] = Cmd.BODY;
     m.write(head);
     await m.closedWithin(2000);
+  });
+
+  test('a 100 KB header field (one HEADER packet, over a body chunk) is taken: the bound is limits.max_header_size', async () => {
+    const m = await session('127.0.0.1');
+    try {
+      m.send(Cmd.MAIL, '<big-header@origin.test>\0');
+      assert.equal(describeReply(await m.reply()), 'c');
+      m.send(Cmd.HEADER, 'X-Long\0 ', 'x'.repeat(100_000), '\0');
+      m.send(Cmd.EOH);
+      assert.equal(describeReply(await m.reply()), 'c');
+      assert.equal(m.closed, false);
+    } finally {
+      m.close();
+    }
   });
 
   test('a packet that never completes is cut off after limits.idle_timeout', async () => {
