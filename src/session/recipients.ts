@@ -1,7 +1,7 @@
 import { Replies, type SmtpReply } from '../decision/replies.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import { checksRelay, recipientVerification } from '../policy/mode.js';
-import { checkRecipient } from '../smtp/addresses.js';
+import { checkRecipient } from '../mail/address.js';
 import type { RecipientVerifier } from './types.js';
 
 /** The recipient as it will be checked and delivered, or why it is refused. */

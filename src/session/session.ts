@@ -9,9 +9,9 @@ import { dnsFor } from '../net/dns.js';
 import { unmapIpv4 } from '../net/ip.js';
 import type { Logger } from '../observability/logger.js';
 import type { TransactionSummary } from '../history/record.js';
-import { addressEncodingProblem, normalizeSender } from '../smtp/addresses.js';
+import { addressEncodingProblem, canonicalSender } from '../mail/address.js';
+import { freshTxState, runData, type DataState } from './data.js';
 import { recipientAddress, unknownRecipient } from './recipients.js';
-import { runData, type DataState } from './data.js';
 import type { DataOptions, DataResult, MailParams, OpenSession, SessionClient, SessionDeps, SmtpSession, StepResult } from './types.js';
 
 const OK: StepResult = { ok: true };
@@ -101,7 +101,7 @@ export class Session implements SmtpSession {
     if (params.authUser) this.trusted = true;
     if (this.connectPending) await this.runConnectPhase(policy);
     const tx = this.newContext(policy);
-    tx.envelope.from = normalizeSender(address);
+    tx.envelope.from = canonicalSender(address);
     if (params.authUser) {
       // Postfix authenticated the client (SASL): our own user, like a trusted network.
       tx.trusted = true;
@@ -280,10 +280,6 @@ export class Session implements SmtpSession {
       tx,
     );
   }
-}
-
-function freshTxState(): DataState {
-  return { started: 0, params: {}, droppedRcpts: [], lastReply: null, lastRefusal: '' };
 }
 
 /** What a door is given to open one Session per connection (see OpenSession). */

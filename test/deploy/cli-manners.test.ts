@@ -63,9 +63,11 @@ test('serve reads the admin password from BORDERPATROL_PASSWORD_FILE (never the 
   const port = await freePort();
   const admin = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--policies', path.join(work, 'serve-policies'), '--listen', `127.0.0.1:${port}`, '--relay', `127.0.0.1:${await freePort()}`, '--admin', `127.0.0.1:${admin}`, '--data-dir', path.join(work, 'data'), '--set', 'tls.enabled=false', '--set', 'local_domains=example.com'], {
-    env: { ...process.env, BORDERPATROL_PASSWORD: '', BORDERPATROL_PASSWORD_FILE: secret },
-    stdio: 'ignore',
+    env: { ...process.env, BORDERPATROL_PASSWORD: '', BORDERPATROL_PASSWORD_FILE: secret, BORDERPATROL_LOG_FORMAT: '' },
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   try {
     await fs.mkdir(path.join(work, 'serve-policies'), { recursive: true });
     await waitForPort(admin, '127.0.0.1', 30_000);
@@ -75,6 +77,9 @@ test('serve reads the admin password from BORDERPATROL_PASSWORD_FILE (never the 
     assert.equal(await get(), 401);
     const cmdline = await fs.readFile(`/proc/${child.pid}/cmdline`, 'utf8');
     assert.ok(!cmdline.includes('file-secret'));
+    // Not a terminal: one JSON object per line, each naming the host.
+    const first = JSON.parse(out.split('\n')[0] ?? '') as { hostname?: string; event?: string };
+    assert.equal(first.hostname, os.hostname());
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
@@ -83,6 +88,26 @@ test('serve reads the admin password from BORDERPATROL_PASSWORD_FILE (never the 
   const missing = await cli(['greylist', 'list', '--server', 'http://127.0.0.1:1'], { env: { BORDERPATROL_PASSWORD: '', BORDERPATROL_PASSWORD_FILE: path.join(work, 'nope') } });
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /BORDERPATROL_PASSWORD_FILE .*nope: no such file/);
+});
+
+test('serve --log-format human: lines for a person, with the host', async () => {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--log-format', 'human', '--policies', path.join(work, 'serve-policies'), '--listen', `127.0.0.1:${port}`, '--relay', `127.0.0.1:${await freePort()}`, '--set', 'admin.enabled=false', '--data-dir', path.join(work, 'data-human'), '--set', 'tls.enabled=false', '--set', 'local_domains=example.com'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  try {
+    await waitForPort(port, '127.0.0.1', 30_000);
+    const deadline = Date.now() + 10_000;
+    while (!out.includes('listening') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const line = out.split('\n').find((l) => l.includes('listening')) ?? '';
+    assert.match(line, new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\.\\d{3} INFO  ${os.hostname().replace(/\./g, '\\.')} borderpatrol listening  .*event=listening .*port=${port}`));
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+  const bad = await cli(['serve', '--log-format', 'xml']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--log-format xml: expected human or json/);
 });
 
 test('npm install -g . puts borderpatrol on PATH, run by the Node 24 of node_modules, not the first node on PATH', async () => {

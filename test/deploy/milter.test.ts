@@ -2,6 +2,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPostfix, type PostfixInstance } from '../helpers/postfix.js';
 import { startBorderpatrol, swaks, type TestServer } from '../helpers/borderpatrol.js';
+import { RawSmtp } from '../helpers/raw-smtp.js';
 import { freePort } from '../helpers/ports.js';
 import { readRecipe, placeRecipe } from './recipes.js';
 import { send, waitForHistory, waitForLog, waitForMessage, countOf } from './helpers.js';
@@ -90,6 +91,20 @@ describe('milter mode against a real Postfix (docs/postfix.md recipe)', () => {
     assert.equal(entry.ip, '127.0.0.55');
     assert.equal(entry.helo, 'origin.example');
     assert.deepEqual(entry.rcpts, ['user@example.com']);
+  });
+
+  test('a 45 KB header field, folded over 1,500 lines, comes through whole', async () => {
+    const folded = Array.from({ length: 1500 }, (_, i) => `recipient-${String(i).padStart(4, '0')}@list.example,`).join('\r\n\t');
+    const r = await RawSmtp.sendMessage(pf.port, {
+      from: 'list@origin.test',
+      to: 'user@example.com',
+      data: `Subject: long\r\nMessage-Id: <mi-long@origin.test>\r\nX-Long-List: ${folded}\r\n\r\nbody\r\n`,
+    });
+    assert.equal(r.code, 250, r.text);
+    const msg = await waitForMessage(pf, 'user', 'mi-long');
+    assert.match(msg, /^X-Spam-Action: accept$/m);
+    const field = /^X-Long-List: (?:.*\n\t)+.*\n/m.exec(msg)?.[0] ?? '';
+    assert.equal(field, `X-Long-List: ${folded.replace(/\r\n/g, '\n')}\n`);
   });
 
   test('a score-band message gets 451 4.7.1 and passes on retry, flagged and its Subject tagged', async () => {

@@ -90,6 +90,20 @@ describe('milter door: protocol and hostile input', () => {
     await m.closedWithin(2000);
   });
 
+  test('a 100 KB header field (one HEADER packet, over a body chunk) is taken: the bound is limits.max_header_size', async () => {
+    const m = await session('127.0.0.1');
+    try {
+      m.send(Cmd.MAIL, '<big-header@origin.test>\0');
+      assert.equal(describeReply(await m.reply()), 'c');
+      m.send(Cmd.HEADER, 'X-Long\0 ', 'x'.repeat(100_000), '\0');
+      m.send(Cmd.EOH);
+      assert.equal(describeReply(await m.reply()), 'c');
+      assert.equal(m.closed, false);
+    } finally {
+      m.close();
+    }
+  });
+
   test('a packet that never completes is cut off after limits.idle_timeout', async () => {
     const m = await RawMilter.connect(bp.port);
     await m.negotiate();
