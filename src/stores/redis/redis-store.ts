@@ -18,6 +18,7 @@ import { countRequests, createRedisClient, type RedisClient } from './client.js'
 import type { ScriptCommands } from './scripts.js';
 import { assertGreylistGroup, splitGreylistKey } from '../greylist-key.js';
 import { RedisBayes } from './bayes.js';
+import { waitAtMost } from '../../net/deadline.js';
 
 export interface RedisStoreOptions {
   url: string;
@@ -220,7 +221,7 @@ export class RedisStore implements Store {
     if (this.closing) return;
     this.closing = true;
     try {
-      if (this.client.status === 'ready') await Promise.race([this.client.quit(), new Promise((r) => setTimeout(r, 1000).unref())]);
+      if (this.client.status === 'ready') await waitAtMost(this.client.quit(), 1000);
     } catch {
       // Closing anyway.
     } finally {
