@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { serveCommand } from './cli/serve.js';
+import { serveCommand } from './cluster/serve.js';
 import { scanCommand } from './cli/scan.js';
 import { learnCommand } from './cli/learn.js';
 import { fuzzyCommand } from './cli/fuzzy.js';

@@ -20,7 +20,7 @@ import { addStatsRoutes } from './admin/stats-routes.js';
 import { addLearnRoutes } from './admin/learn-routes.js';
 import { addFuzzyRoutes } from './admin/fuzzy-routes.js';
 import { addRspamdRoutes } from './admin/rspamd-routes.js';
-import { addGreylistRoutes } from './checks/greylist/admin.js';
+import { addGreylistRoutes } from './admin/greylist-routes.js';
 import { liveRecorder } from './session/recorder.js';
 import { PolicyWatcher } from './policy/watcher.js';
 import { MilterServer } from './milter/server.js';

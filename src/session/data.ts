@@ -23,6 +23,11 @@ export interface DataState {
   lastRefusal: string;
 }
 
+/** A transaction's state before MAIL has set anything. */
+export function freshTxState(): DataState {
+  return { started: 0, params: {}, droppedRcpts: [], lastReply: null, lastRefusal: '' };
+}
+
 type Summary = Omit<TransactionSummary, 'tx' | 'client' | 'helo' | 'from' | 'rcpts' | 'durationMs'> & Partial<TransactionSummary>;
 
 export interface DataHooks {

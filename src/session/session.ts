@@ -1,7 +1,7 @@
 import { formatReply, Replies, legalReply, type SmtpReply } from '../decision/replies.js';
 import { commandHandling } from '../decision/after-queue.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
-import { checksRelay, isFilterMode, recipientVerification } from '../policy/mode.js';
+import { checksRelay, isFilterMode } from '../policy/mode.js';
 import type { ClientInfo, TransactionContext } from '../pipeline/context.js';
 import type { RecordedForce, RecordedHit } from '../decision/hits.js';
 import { newId, newTransaction } from '../pipeline/transaction.js';
@@ -9,8 +9,9 @@ import { dnsFor } from '../net/dns.js';
 import { unmapIpv4 } from '../net/ip.js';
 import type { Logger } from '../observability/logger.js';
 import type { TransactionSummary } from '../history/record.js';
-import { addressEncodingProblem, checkRecipient, normalizeSender } from '../smtp/addresses.js';
-import { runData, type DataState } from './data.js';
+import { addressEncodingProblem, canonicalSender, checkRecipient } from '../mail/address.js';
+import { freshTxState, runData, type DataState } from './data.js';
+import { verifyRecipient } from './recipients.js';
 import type { DataOptions, DataResult, MailParams, OpenSession, SessionClient, SessionDeps, SmtpSession, StepResult } from './types.js';
 
 const OK: StepResult = { ok: true };
@@ -100,7 +101,7 @@ export class Session implements SmtpSession {
     if (params.authUser) this.trusted = true;
     if (this.connectPending) await this.runConnectPhase(policy);
     const tx = this.newContext(policy);
-    tx.envelope.from = normalizeSender(address);
+    tx.envelope.from = canonicalSender(address);
     if (params.authUser) {
       // Postfix authenticated the client (SASL): our own user, like a trusted network.
       tx.trusted = true;
@@ -159,7 +160,7 @@ export class Session implements SmtpSession {
           return OK;
         }
       }
-      const unknown = await this.verifyRecipient(accepted, policy);
+      const unknown = await verifyRecipient(accepted, policy, this.deps.verifier);
       if (unknown) return this.refuse('rcpt', unknown, 'unknown_recipient');
       tx.envelope.rcpts.push(accepted);
       return OK;
@@ -252,24 +253,6 @@ export class Session implements SmtpSession {
     return true;
   }
 
-  /** A refusal, or null when the recipient exists. */
-  private async verifyRecipient(rcpt: string, policy: CompiledPolicy): Promise<SmtpReply | null> {
-    switch (recipientVerification(policy.policy)) {
-      case 'none':
-        return null;
-      case 'list': {
-        const list = policy.list('valid_recipients');
-        return list && list.has(rcpt) ? null : Replies.unknownRecipient(rcpt);
-      }
-      case 'postfix': {
-        // Without a verifier (scan) nobody can say: the recipient is taken as existing.
-        if (!this.deps.verifier) return null;
-        const answer = await this.deps.verifier.verifyRecipient(rcpt, policy);
-        return answer.ok ? null : answer.reply;
-      }
-    }
-  }
-
   private refuse(phase: 'connect' | 'helo' | 'mail' | 'rcpt', r: SmtpReply, reason: string): StepResult {
     const reply = legalReply(phase, r);
     this.txState.lastReply = reply;
@@ -307,10 +290,6 @@ export class Session implements SmtpSession {
       tx,
     );
   }
-}
-
-function freshTxState(): DataState {
-  return { started: 0, params: {}, droppedRcpts: [], lastReply: null, lastRefusal: '' };
 }
 
 /** What a door is given to open one Session per connection (see OpenSession). */

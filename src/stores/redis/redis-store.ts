@@ -14,7 +14,7 @@ import type {
 } from '../types.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
-import { parseRedisUrl, redact, type RedisTarget } from './url.js';
+import { parseRedisUrl, redact, type RedisTarget } from '../../net/redis-url.js';
 import { countRequests, createRedisClient, type RedisClient } from './client.js';
 import type { ScriptCommands } from './scripts.js';
 import { assertGreylistGroup, splitGreylistKey } from '../greylist-key.js';
