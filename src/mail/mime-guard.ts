@@ -1,6 +1,5 @@
 import type { SplitterChunk } from '@zone-eu/mailsplit';
 import libmime from 'libmime';
-import type { Policy } from '../policy/schema.js';
 import type { AttachmentInfo, MessageHeader, MimePart, TruncationReason } from './parsed-message.js';
 import { archiveIsEncrypted, mayBeArchive } from './archive.js';
 import { joinText, partText, transferDecode, type TextPiece } from './part-text.js';
@@ -19,7 +18,14 @@ import { joinText, partText, transferDecode, type TextPiece } from './part-text.
  * attachments) is kept.
  */
 
-export type ParseLimits = Pick<Policy['limits'], 'max_mime_depth' | 'max_mime_parts' | 'max_parse_ms' | 'max_text_size' | 'max_urls'>;
+/** The parse bounds, named as the policy's `limits` section names them. */
+export interface ParseLimits {
+  max_mime_depth: number;
+  max_mime_parts: number;
+  max_parse_ms: number;
+  max_text_size: number;
+  max_urls: number;
+}
 
 /** Encoded bytes of a possible archive passed on, to look for encrypted entries once decoded. */
 export const ARCHIVE_PREFIX = 256 * 1024;

@@ -4,7 +4,7 @@ import net from 'node:net';
 import { hostPort, cidr } from '../net/schema.js';
 import { checkSections } from '../checks/manifests.js';
 import { symbolName } from '../checks/manifest.js';
-import { redisUrlProblem } from '../stores/redis/url.js';
+import { redisUrlProblem } from '../net/redis-url.js';
 import { modeProblem } from './mode.js';
 
 /**

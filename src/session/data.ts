@@ -7,7 +7,7 @@ import type { TransactionContext } from '../pipeline/context.js';
 import { evaluateMessage } from '../pipeline/evaluate.js';
 import { settleVerdict } from '../pipeline/postfilter.js';
 import type { TransactionSummary } from '../history/record.js';
-import { isOwnHeader, restampMessage, splitMessage, type SplitMessage } from '../relay/header-block.js';
+import { isOwnHeader, restampMessage, splitMessage, type SplitMessage } from '../mail/header-block.js';
 import { receivedHeader } from '../relay/received.js';
 import { normalizeLineEnds, readMessage } from './message-reader.js';
 import type { DataAction, DataOptions, DataResult, HeaderEdits, MailParams, SessionDeps } from './types.js';
@@ -21,6 +21,11 @@ export interface DataState {
   /** The last refusal in the transaction, and its reason key, for its summary line. */
   lastReply: SmtpReply | null;
   lastRefusal: string;
+}
+
+/** A transaction's state before MAIL has set anything. */
+export function freshTxState(): DataState {
+  return { started: 0, params: {}, droppedRcpts: [], lastReply: null, lastRefusal: '' };
 }
 
 type Summary = Omit<TransactionSummary, 'tx' | 'client' | 'helo' | 'from' | 'rcpts' | 'durationMs'> & Partial<TransactionSummary>;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { SERVE_HELP } from '../../src/cli/serve.js';
+import { SERVE_HELP } from '../../src/cluster/serve.js';
 import { readRecipe } from './recipes.js';
 
 const run = promisify(execFile);

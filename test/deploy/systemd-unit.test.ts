@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { SERVE_HELP } from '../../src/cli/serve.js';
+import { SERVE_HELP } from '../../src/cluster/serve.js';
 import { policySchema } from '../../src/policy/schema.js';
 
 const run = promisify(execFile);

@@ -1,11 +1,11 @@
 import { DataDirInUseError } from '../stores/sqlite/writer-lock.js';
 import cluster from 'node:cluster';
 import path from 'node:path';
-import { commonOptions, overridesFrom, parse, UsageError } from './common.js';
-import { adminPassword } from './password.js';
+import { commonOptions, overridesFrom, parse, UsageError } from '../cli/common.js';
+import { adminPassword } from '../cli/password.js';
 import { loadPolicy } from '../policy/load.js';
-import { runPrimary, workerCount } from '../cluster/primary.js';
-import { joinCluster } from '../cluster/worker.js';
+import { runPrimary, workerCount } from './primary.js';
+import { joinCluster } from './worker.js';
 import { startServer } from '../main.js';
 import { createLogger, isLogFormat } from '../observability/logger.js';
 import { PolicyError } from '../policy/errors.js';
@@ -53,7 +53,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   let server;
   try {
     if (cluster.isPrimary) {
-      // workers > 1: this process only starts and watches the workers (src/cluster/).
+      // workers > 1: this process only starts and watches the workers (primary.ts).
       const { policy } = (await loadPolicy(path.resolve(values.policies), { overrides })).compiled;
       const count = workerCount(policy);
       if (count > 1) return await runPrimary({ count, log, graceMs: policy.limits.shutdown_grace * 1000 });
