@@ -8,6 +8,7 @@ import type {
   GreylistResult,
   GreylistState,
   FuzzyMatch,
+  NeuralRecord,
   LearnResult,
   RateLimiterBackend,
   Store,
@@ -21,6 +22,8 @@ import { assertGreylistGroup, splitGreylistKey } from '../greylist-key.js';
 import { RedisBayes } from './bayes.js';
 import { waitAtMost } from '../../net/deadline.js';
 import { RedisFuzzy } from './fuzzy.js';
+import { RedisNeural } from './neural.js';
+import { RedisReplies } from './replies.js';
 
 export interface RedisStoreOptions {
   url: string;
@@ -50,7 +53,8 @@ const MAX_SCAN = 200_000;
  *
  * Key layout (P = prefix): greylist entries P gl:{GROUP}|ID (hashes), auto-allow counters
  * P gla:{GROUP}, counters P c:KEY, Bayes (see bayes.ts) P bt:{G}TOKEN, P bl:DIGEST and
- * P bayes:totals, fuzzy signatures (see fuzzy.ts) P fz:{fz}…, history P history, rate
+ * P bayes:totals, fuzzy signatures (see fuzzy.ts) P fz:{fz}…, the neural model P nn:model,
+ * remembered reply ids P rp:ID, history P history, rate
  * limits P rl:RULE:KEY. The {…} part is the Cluster hash tag: the keys one script touches
  * always share it.
  */
@@ -62,6 +66,8 @@ export class RedisStore implements Store {
   private requests = 0;
   private readonly bayes: RedisBayes;
   private readonly fuzzy: RedisFuzzy;
+  private readonly neural: RedisNeural;
+  private readonly replies: RedisReplies;
   private lastErrorLog = 0;
   private lastError = '';
   private closing = false;
@@ -74,6 +80,8 @@ export class RedisStore implements Store {
     countRequests(this.client, () => this.requests++);
     this.bayes = new RedisBayes(this.client, this.prefix, (operation, fn) => this.run(operation, fn));
     this.fuzzy = new RedisFuzzy(this.client, this.prefix, (operation, fn) => this.run(operation, fn));
+    this.neural = new RedisNeural(this.client, this.prefix, (operation, fn) => this.run(operation, fn));
+    this.replies = new RedisReplies(this.client, this.prefix, (operation, fn) => this.run(operation, fn));
     const where = redact(options.url);
     this.client.on('error', (err: Error) => {
       this.lastError = err.message;
@@ -197,6 +205,22 @@ export class RedisStore implements Store {
 
   async historyPush(entry: string, max: number): Promise<void> {
     await this.run('history_push', () => this.cmd.bpHistoryPush(this.key.history(), entry, max));
+  }
+
+  neuralLoad(): Promise<NeuralRecord | null> {
+    return this.neural.neuralLoad();
+  }
+
+  neuralSave(expected: number, model: string): Promise<boolean> {
+    return this.neural.neuralSave(expected, model);
+  }
+
+  replyRemember(ids: readonly string[], ttlSeconds: number): Promise<void> {
+    return this.replies.replyRemember(ids, ttlSeconds);
+  }
+
+  replyKnown(ids: readonly string[]): Promise<boolean[]> {
+    return this.replies.replyKnown(ids);
   }
 
   async historyRead(limit: number): Promise<string[]> {
