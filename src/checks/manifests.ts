@@ -8,6 +8,7 @@ import { fuzzyManifest } from './fuzzy/manifest.js';
 import { dnsblManifest } from './dnsbl/manifest.js';
 import { authManifest } from './auth/manifest.js';
 import { bayesManifest } from './bayes/manifest.js';
+import { neuralManifest } from './neural/manifest.js';
 import type { CheckManifest } from './manifest.js';
 
 /**
@@ -30,6 +31,8 @@ export const MANIFESTS = [
   authManifest,
   // Bayes stays last: autolearn judges a message by every other check's score.
   bayesManifest,
+  // The neural layer reads every other check's symbols (Bayes's are not its inputs).
+  neuralManifest,
 ] as const satisfies readonly CheckManifest[];
 
 type Manifest = (typeof MANIFESTS)[number];

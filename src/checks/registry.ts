@@ -10,6 +10,7 @@ import { fuzzyCheck } from './fuzzy/index.js';
 import { dnsblCheck } from './dnsbl/index.js';
 import { authCheck } from './auth/index.js';
 import { bayesCheck } from './bayes/index.js';
+import { neuralCheck } from './neural/index.js';
 
 /** Each manifest's code; the type holds this map to exactly the names in MANIFESTS. */
 const CODE: Readonly<Record<CheckName, CheckModule>> = {
@@ -23,6 +24,7 @@ const CODE: Readonly<Record<CheckName, CheckModule>> = {
   dnsbl: dnsblCheck,
   auth: authCheck,
   bayes: bayesCheck,
+  neural: neuralCheck,
 };
 
 /** Every check run, in manifest order (the runner keeps that order within a phase). */
