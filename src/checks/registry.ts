@@ -11,6 +11,7 @@ import { dnsblCheck } from './dnsbl/index.js';
 import { authCheck } from './auth/index.js';
 import { bayesCheck } from './bayes/index.js';
 import { neuralCheck } from './neural/index.js';
+import { repliesCheck } from './replies/index.js';
 
 /** Each manifest's code; the type holds this map to exactly the names in MANIFESTS. */
 const CODE: Readonly<Record<CheckName, CheckModule>> = {
@@ -21,6 +22,7 @@ const CODE: Readonly<Record<CheckName, CheckModule>> = {
   content: contentCheck,
   antivirus: antivirusCheck,
   fuzzy: fuzzyCheck,
+  replies: repliesCheck,
   dnsbl: dnsblCheck,
   auth: authCheck,
   bayes: bayesCheck,
