@@ -9,7 +9,7 @@ import type {
   GreylistState,
   FuzzyMatch,
   LearnResult,
-  RateLimiterBackend,
+  RateLimiterSpec,
   Store,
 } from '../types.js';
 import type { Logger } from '../../observability/logger.js';
@@ -20,6 +20,8 @@ import type { ScriptCommands } from './scripts.js';
 import { assertGreylistGroup, splitGreylistKey } from '../greylist-key.js';
 import { RedisBayes } from './bayes.js';
 import { waitAtMost } from '../../net/deadline.js';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { redisRateLimiter } from '../rate-limiter.js';
 import { RedisFuzzy } from './fuzzy.js';
 
 export interface RedisStoreOptions {
@@ -204,8 +206,8 @@ export class RedisStore implements Store {
     return this.run('history_read', () => this.client.lrange(this.key.history(), 0, limit - 1));
   }
 
-  rateLimiterBackend(): RateLimiterBackend {
-    return { kind: 'redis', client: this.client, prefix: `${this.prefix}rl:` };
+  rateLimiter(spec: RateLimiterSpec): RateLimiterAbstract {
+    return redisRateLimiter(this.client, `${this.prefix}rl:`, spec);
   }
 
   roundTrips(): number {

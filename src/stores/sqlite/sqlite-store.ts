@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { BayesClass, BayesRetention, RateLimiterBackend, Store } from '../types.js';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { BayesClass, BayesRetention, RateLimiterSpec, Store } from '../types.js';
+import { memoryRateLimiter } from '../rate-limiter.js';
 import { DEFAULT_BAYES_RETENTION } from '../types.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
@@ -102,8 +104,8 @@ export class SqliteStore implements Store {
     return this.bayes.bayesLearn(digest, tokens, cls, this.retention);
   });
 
-  rateLimiterBackend(): RateLimiterBackend {
-    return { kind: 'memory' };
+  rateLimiter(spec: RateLimiterSpec): RateLimiterAbstract {
+    return memoryRateLimiter(spec);
   }
 
   roundTrips(): number {
