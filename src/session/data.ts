@@ -7,7 +7,7 @@ import type { TransactionContext } from '../pipeline/context.js';
 import { evaluateMessage } from '../pipeline/evaluate.js';
 import { settleVerdict } from '../pipeline/postfilter.js';
 import type { TransactionSummary } from '../history/record.js';
-import { isForgedField, restampMessage, splitMessage, type SplitMessage } from '../relay/header-block.js';
+import { isForgedField, restampMessage, splitMessage, type SplitMessage } from '../mail/header-block.js';
 import { receivedHeader } from '../relay/received.js';
 import { normalizeLineEnds, readMessage } from './message-reader.js';
 import type { DataAction, DataOptions, DataResult, HeaderEdits, MailParams, SessionDeps } from './types.js';
