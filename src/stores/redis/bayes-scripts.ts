@@ -69,11 +69,23 @@ if ARGV[2] ~= '' then
 end
 return 1`;
 
+/**
+ * KEYS: token keys. ARGV: field ('s'|'h'), TTL seconds (0: none), then one count per key.
+ * Adds counts as they are (moving tokens from the older two-hash layout).
+ */
+export const BAYES_ADD_COUNTS = `local field, ttl = ARGV[1], tonumber(ARGV[2])
+for i = 1, #KEYS do
+  redis.call('HINCRBY', KEYS[i], field, tonumber(ARGV[i + 2]))
+  if ttl > 0 then redis.call('EXPIRE', KEYS[i], ttl) end
+end
+return #KEYS`;
+
 export const BAYES_SCRIPTS = {
   bpBayesRead: { lua: BAYES_READ },
   bpBayesLearnTokens: { lua: BAYES_LEARN_TOKENS },
   bpBayesClaim: { numberOfKeys: 1, lua: BAYES_CLAIM },
   bpBayesTotals: { numberOfKeys: 1, lua: BAYES_TOTALS },
+  bpBayesAddCounts: { lua: BAYES_ADD_COUNTS },
 } as const;
 
 /** The commands defineCommand adds; scripts without a fixed key count take it first. */
@@ -82,4 +94,5 @@ export interface BayesScriptCommands {
   bpBayesLearnTokens(numberOfKeys: number, ...keysAndArgs: Array<string | number>): Promise<number>;
   bpBayesClaim(digest: string, cls: string, ttl: number): Promise<string>;
   bpBayesTotals(totals: string, cls: string, before: string): Promise<number>;
+  bpBayesAddCounts(numberOfKeys: number, ...keysAndArgs: Array<string | number>): Promise<number>;
 }

@@ -110,6 +110,54 @@ export class RedisBayes implements BayesPart {
   }
 }
 
+/**
+ * Move Bayes data from the older layout (P {bayes}:spam, :ham, :totals, :learned: four
+ * hashes in one slot) into this one, once, in batches: the first store to start after an
+ * upgrade claims the move (P {bayes}:moving, for an hour), the others go on serving.
+ * Returns the tokens moved, or null when there was nothing to move or another process moves it.
+ */
+export async function moveLegacyBayes(client: RedisClient, prefix: string, ttl: number): Promise<number | null> {
+  const legacy = (part: string) => `${prefix}{bayes}:${part}`;
+  if ((await client.exists(legacy('totals'), legacy('spam'), legacy('ham'))) === 0) return null;
+  if ((await client.set(legacy('moving'), String(process.pid), 'EX', 3600, 'NX')) !== 'OK') return null;
+  const cmd = client as unknown as BayesScriptCommands;
+  const cluster = client instanceof Cluster;
+  let moved = 0;
+  for (const [part, field] of [['spam', 's'], ['ham', 'h']] as const) {
+    let cursor = '0';
+    do {
+      const [next, flat] = await client.hscan(legacy(part), cursor, 'COUNT', 1000);
+      cursor = next;
+      const byGroup = new Map<number, Array<[string, string]>>();
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const g = tokenGroup(flat[i]!);
+        const list = byGroup.get(g) ?? [];
+        list.push([`${prefix}bt:{${g}}${flat[i]!}`, flat[i + 1]!]);
+        byGroup.set(g, list);
+      }
+      const send = (pairs: Array<[string, string]>) => cmd.bpBayesAddCounts(pairs.length, ...pairs.map((p) => p[0]), field, ttl, ...pairs.map((p) => p[1]));
+      if (cluster) await Promise.all([...byGroup.values()].map(send));
+      else if (byGroup.size > 0) await send([...byGroup.values()].flat());
+      moved += flat.length / 2;
+    } while (cursor !== '0');
+  }
+  let cursor = '0';
+  do {
+    const [next, flat] = await client.hscan(legacy('learned'), cursor, 'COUNT', 1000);
+    cursor = next;
+    const sets: Array<Promise<unknown>> = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const key = `${prefix}bl:${flat[i]!}`;
+      sets.push(ttl > 0 ? client.set(key, flat[i + 1]!, 'EX', ttl) : client.set(key, flat[i + 1]!));
+    }
+    await Promise.all(sets);
+  } while (cursor !== '0');
+  const totals = await client.hgetall(legacy('totals'));
+  for (const cls of ['spam', 'ham'] as const) if (Number(totals[cls] ?? 0) > 0) await client.hincrby(`${prefix}bayes:totals`, cls, Number(totals[cls]));
+  await client.del(legacy('spam'), legacy('ham'), legacy('totals'), legacy('learned'), legacy('moving'));
+  return moved;
+}
+
 /** A token's group: a small hash of it, so the groups fill evenly whatever the tokens look like. */
 export function tokenGroup(token: string): number {
   let h = 0x811c9dc5;

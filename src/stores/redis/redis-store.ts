@@ -17,7 +17,8 @@ import { parseRedisUrl, redact, type RedisTarget } from './url.js';
 import { countRequests, createRedisClient, type RedisClient } from './client.js';
 import type { ScriptCommands } from './scripts.js';
 import { assertGreylistGroup, splitGreylistKey } from '../greylist-key.js';
-import { RedisBayes } from './bayes.js';
+import { RedisBayes, moveLegacyBayes } from './bayes.js';
+import { DEFAULT_BAYES_RETENTION } from '../types.js';
 
 export interface RedisStoreOptions {
   url: string;
@@ -57,6 +58,8 @@ export class RedisStore implements Store {
   private readonly prefix: string;
   private requests = 0;
   private readonly bayes: RedisBayes;
+  /** The move of Bayes data from the older layout, started once Redis is first ready. */
+  legacyMoved: Promise<number | null> | undefined;
   private lastErrorLog = 0;
   private lastError = '';
   private closing = false;
@@ -80,6 +83,16 @@ export class RedisStore implements Store {
     this.client.on('ready', () => {
       this.lastErrorLog = 0;
       options.log.info({ event: 'redis_ready', redis: where, mode: this.target.mode }, 'Redis ready');
+      this.legacyMoved ??= moveLegacyBayes(this.client, this.prefix, DEFAULT_BAYES_RETENTION.expireSeconds).then(
+        (moved) => {
+          if (moved !== null) options.log.info({ event: 'bayes_moved', tokens: moved }, 'moved Bayes tokens from the older one-slot layout to one key per token');
+          return moved;
+        },
+        (err: Error) => {
+          options.log.error({ event: 'bayes_move_error', err: err.message }, 'could not finish moving Bayes tokens from the older layout');
+          return null;
+        },
+      );
     });
   }
 
