@@ -15,8 +15,12 @@ export class Database {
   readonly db: DatabaseSync;
   readonly readOnly: boolean;
 
-  constructor(file: string, options: { readOnly?: boolean } = {}) {
+  /** 'each': durably() syncs every commit; 'on_close': only close() does (a bulk `learn` that reports at the end). */
+  readonly sync: 'each' | 'on_close';
+
+  constructor(file: string, options: { readOnly?: boolean; sync?: 'each' | 'on_close' } = {}) {
     this.readOnly = options.readOnly ?? false;
+    this.sync = options.sync ?? 'each';
     this.db = new DatabaseSync(file, { readOnly: this.readOnly });
     // Wait briefly instead of failing when a checkpoint or another reader holds a lock.
     this.db.exec('PRAGMA busy_timeout = 2000');
@@ -45,6 +49,7 @@ export class Database {
 
   /** Like transaction(), and the commit is on the disk (fsync) before this returns. */
   durably<T>(fn: () => T): T {
+    if (this.sync === 'on_close') return this.transaction(fn);
     // SQLite takes the safety level only outside a transaction.
     this.db.exec('PRAGMA synchronous = FULL');
     try {
@@ -60,7 +65,10 @@ export class Database {
     for (const sql of statements) this.db.exec(sql);
   }
 
+  /** Copy the WAL into the database file and sync it, then close. */
   close(): void {
-    if (this.db.isOpen) this.db.close();
+    if (!this.db.isOpen) return;
+    if (!this.readOnly) this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    this.db.close();
   }
 }
