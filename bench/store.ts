@@ -53,6 +53,8 @@ interface Figures {
   learnEmbeddedPerSec: number;
   learnRedisPerSec: number;
   untrained: ServerFigures;
+  /** Untrained, but told to judge anyway (bayes.min_learns 0): it tokenizes and reads the store like a trained one. */
+  untrainedReading: ServerFigures;
   trained: ServerFigures;
 }
 interface ServerFigures {
@@ -72,17 +74,17 @@ function learn(root: string, store: string[], cls: 'spam' | 'ham'): number {
   return performance.now() - started;
 }
 
-async function serve(root: string, dataDir: string): Promise<{ proc: Proc; admin: number }> {
+async function serve(root: string, dataDir: string, extra: readonly string[]): Promise<{ proc: Proc; admin: number }> {
   const port = await freePort();
   const admin = await freePort();
   const args = [path.join(root, 'dist/cli.js'), 'serve', '--policies', path.join(root, 'policies'), '--listen', `127.0.0.1:${port}`, '--relay', '127.0.0.1:9', '--admin', `127.0.0.1:${admin}`, '--data-dir', dataDir];
-  for (const s of [`admin.password=${PASSWORD}`, 'offline=true', 'tls.enabled=false', 'local_domains=example.com', 'store.redis=']) args.push('--set', s);
+  for (const s of [`admin.password=${PASSWORD}`, 'offline=true', 'tls.enabled=false', 'local_domains=example.com', 'store.redis=', ...extra]) args.push('--set', s);
   const proc = await spawnProcess(process.execPath, args, { port: admin, readyTimeoutMs: 60_000, env: { ...process.env, BORDERPATROL_LOG_LEVEL: 'warn' } });
   return { proc, admin };
 }
 
-async function measureServer(root: string, dataDir: string): Promise<ServerFigures> {
-  const { proc, admin } = await serve(root, dataDir);
+async function measureServer(root: string, dataDir: string, extra: readonly string[] = []): Promise<ServerFigures> {
+  const { proc, admin } = await serve(root, dataDir, extra);
   try {
     await new Promise((r) => setTimeout(r, 2000));
     const rssStartMb = rssMb(proc.pid);
@@ -117,12 +119,14 @@ async function measure(root: string): Promise<Figures> {
     const embeddedMs = learn(root, ['--data-dir', trained], 'spam') + learn(root, ['--data-dir', trained], 'ham');
     const redisMs = learn(root, ['--redis', redis.url], 'spam') + learn(root, ['--redis', redis.url], 'ham');
     const untrainedFigures = await measureServer(root, path.join(work, 'untrained'));
+    const untrainedReading = await measureServer(root, path.join(work, 'untrained-reading'), ['bayes.min_learns=0']);
     const trainedFigures = await measureServer(root, trained);
     return {
       checkout: root,
       learnEmbeddedPerSec: round((trainCount * 1000) / embeddedMs),
       learnRedisPerSec: round((trainCount * 1000) / redisMs),
       untrained: untrainedFigures,
+      untrainedReading,
       trained: trainedFigures,
     };
   } finally {
@@ -142,8 +146,9 @@ console.log(JSON.stringify(results, null, 2));
 for (const r of results) {
   console.log(`\n${r.checkout}`);
   console.log(`  learn: ${r.learnEmbeddedPerSec} msg/s embedded, ${r.learnRedisPerSec} msg/s Redis (train corpus, ${trainCount} messages, --jobs ${JOBS})`);
-  for (const [name, f] of [['untrained', r.untrained], ['trained', r.trained]] as const) {
+  for (const [name, f] of [['untrained', r.untrained], ['untrained, min_learns 0', r.untrainedReading], ['trained', r.trained]] as const) {
     console.log(`  ${name}: RSS ${f.rssStartMb} MB at start, ${f.rssAfterLoadMb} MB after ${f.scanned} scans; scan CPU ${f.scanCpuMsPerMessage} ms/message`);
   }
   console.log(`  trained - untrained RSS: ${round(r.trained.rssStartMb - r.untrained.rssStartMb)} MB at start, ${round(r.trained.rssAfterLoadMb - r.untrained.rssAfterLoadMb)} MB after load`);
+  console.log(`  trained - untrained (min_learns 0) RSS: ${round(r.trained.rssStartMb - r.untrainedReading.rssStartMb)} MB at start, ${round(r.trained.rssAfterLoadMb - r.untrainedReading.rssAfterLoadMb)} MB after load`);
 }

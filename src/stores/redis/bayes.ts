@@ -78,27 +78,38 @@ export class RedisBayes implements BayesPart {
     return this.run('bayes_learn', async () => {
       const ttl = retention.expireSeconds;
       const digestKey = `${this.prefix}bl:${digest}`;
-      const before = await this.cmd.bpBayesClaim(digestKey, cls, ttl);
-      if (before === 'already_learned') return 'already_learned';
-      if (before !== '' && before !== 'spam' && before !== 'ham') throw new Error(`unexpected learned class ${before}`);
-      const unique = [...new Set(tokens)];
-      const add = cls === 'spam' ? 's' : 'h';
-      const sub = before === '' ? '' : before === 'spam' ? 's' : 'h';
+      const totalsKey = `${this.prefix}bayes:totals`;
       const perGroup = Math.max(1, Math.ceil(retention.maxTokens / TOKEN_GROUPS));
-      const update = async (groups: Array<[number, number[]]>) => {
+      const unique = [...new Set(tokens)];
+      const groups = [...this.grouped(unique).entries()];
+      const layout = (part: Array<[number, number[]]>) => {
         const keys: string[] = [];
         const sizes: number[] = [];
-        for (const [g, indexes] of groups) {
+        for (const [g, indexes] of part) {
           keys.push(`${this.prefix}btn:{${g}}`, ...indexes.map((i) => this.tokenKey(g, unique[i]!)));
           sizes.push(indexes.length);
         }
-        await this.cmd.bpBayesLearnTokens(keys.length, ...keys, add, sub, ttl, perGroup, ...sizes);
+        return { keys, sizes };
       };
+      if (!this.cluster) {
+        // One script does it all, atomically, in one round trip.
+        const { keys, sizes } = layout(groups);
+        return checkResult(await this.cmd.bpBayesLearn(keys.length + 2, digestKey, totalsKey, ...keys, cls, ttl, perGroup, ...sizes));
+      }
+      // A Cluster: claim the digest (atomic: the same message twice is a no-op), then each group, then the totals.
+      const before = await this.cmd.bpBayesClaim(digestKey, cls, ttl);
+      if (before === 'already_learned') return 'already_learned';
+      if (before !== '' && before !== 'spam' && before !== 'ham') throw new Error(`unexpected learned class ${before}`);
+      const add = cls === 'spam' ? 's' : 'h';
+      const sub = before === '' ? '' : before === 'spam' ? 's' : 'h';
       try {
-        const groups = [...this.grouped(unique).entries()];
-        if (this.cluster) await Promise.all(groups.map((g) => update([g])));
-        else if (groups.length > 0) await update(groups);
-        await this.cmd.bpBayesTotals(`${this.prefix}bayes:totals`, cls, before);
+        await Promise.all(
+          groups.map((g) => {
+            const { keys, sizes } = layout([g]);
+            return this.cmd.bpBayesLearnTokens(keys.length, ...keys, add, sub, ttl, perGroup, ...sizes);
+          }),
+        );
+        await this.cmd.bpBayesTotals(totalsKey, cls, before);
       } catch (err) {
         // Give the claim back, so the learn can be tried again (best effort: Redis may be gone).
         const giveBack = before === '' ? this.client.del(digestKey) : ttl > 0 ? this.client.set(digestKey, before, 'EX', ttl) : this.client.set(digestKey, before);
@@ -108,6 +119,11 @@ export class RedisBayes implements BayesPart {
       return before ? 'relearned' : 'learned';
     });
   }
+}
+
+function checkResult(result: string): LearnResult {
+  if (result !== 'learned' && result !== 'relearned' && result !== 'already_learned') throw new Error(`unexpected learn result ${result}`);
+  return result;
 }
 
 /**
