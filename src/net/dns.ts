@@ -1,6 +1,6 @@
 import dns from 'node:dns';
-import type { CompiledPolicy } from '../policy/compiled.js';
 import { reversedIp } from './ip.js';
+import { withDeadline } from './deadline.js';
 
 /**
  * The one DNS client for checks (SPF/DKIM/DMARC, blocklists). Every lookup has a hard
@@ -124,25 +124,24 @@ export class DnsClient {
 
   private async lookup(name: string, rrtype: string): Promise<unknown> {
     if (!this.resolver) throw new DnsError('EOFFLINE', name, rrtype);
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new DnsError('ETIMEOUT', name, rrtype)), this.settings.timeout + 50);
-    });
     try {
-      return await Promise.race([this.resolver.resolve(name, rrtype), deadline]);
+      return await withDeadline(this.resolver.resolve(name, rrtype), this.settings.timeout + 50, () => new DnsError('ETIMEOUT', name, rrtype));
     } catch (err) {
       const code = (err as { code?: string }).code;
       throw err instanceof DnsError ? err : new DnsError(code ?? 'EFAIL', name, rrtype);
-    } finally {
-      clearTimeout(timer);
     }
   }
 }
 
-const perPolicy = new WeakMap<CompiledPolicy, DnsClient>();
+/** What DNS needs of a policy version (a CompiledPolicy, seen from below policy/). */
+export interface DnsPolicy {
+  readonly policy: { readonly dns: DnsSettings; readonly offline: boolean };
+}
+
+const perPolicy = new WeakMap<DnsPolicy, DnsClient>();
 
 /** The DNS client for a policy version: a reload with other servers gets a fresh client and cache. */
-export function dnsFor(policy: CompiledPolicy): DnsClient {
+export function dnsFor(policy: DnsPolicy): DnsClient {
   let client = perPolicy.get(policy);
   if (!client) {
     client = new DnsClient(policy.policy.dns, policy.policy.offline);

@@ -68,6 +68,12 @@ describe('milter door: protocol and hostile input', () => {
     }
   });
 
+  test('/healthz: the milter listener alone decides (there is no relay to probe)', async () => {
+    const res = await fetch(`http://127.0.0.1:${bp.adminPort}/healthz`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { status: 'ok', listening: true, relay: null });
+  });
+
   test('a host outside milter.peers is disconnected without a word', async () => {
     const m = await RawMilter.connect(bp.port, '127.0.0.9');
     await m.closedWithin(2000);
@@ -82,6 +88,20 @@ describe('milter door: protocol and hostile input', () => {
     head[4] = Cmd.BODY;
     m.write(head);
     await m.closedWithin(2000);
+  });
+
+  test('a 100 KB header field (one HEADER packet, over a body chunk) is taken: the bound is limits.max_header_size', async () => {
+    const m = await session('127.0.0.1');
+    try {
+      m.send(Cmd.MAIL, '<big-header@origin.test>\0');
+      assert.equal(describeReply(await m.reply()), 'c');
+      m.send(Cmd.HEADER, 'X-Long\0 ', 'x'.repeat(100_000), '\0');
+      m.send(Cmd.EOH);
+      assert.equal(describeReply(await m.reply()), 'c');
+      assert.equal(m.closed, false);
+    } finally {
+      m.close();
+    }
   });
 
   test('a packet that never completes is cut off after limits.idle_timeout', async () => {
@@ -148,7 +168,40 @@ describe('milter door: protocol and hostile input', () => {
     }
   });
 
-  test('two transactions on one connection; inbound X-Spam-* deleted, ours inserted, then accept', async () => {
+  test('QUIT_NC: the next SMTP client on the same socket gets a Session of its own', async () => {
+    const m = await session('192.0.2.70');
+    try {
+      m.macros(Cmd.MAIL, { '{auth_authen}': 'first' });
+      m.send(Cmd.MAIL, '<nc-one@origin.test>\0');
+      assert.equal(describeReply(await m.reply()), 'c');
+      m.send(Cmd.RCPT, '<user@example.com>\0');
+      assert.equal(describeReply(await m.reply()), 'c');
+      m.send(Cmd.QUIT_NC);
+      // A new client: not logged in, so greylisting applies to it again.
+      m.connectEvent('[192.0.2.71]', '192.0.2.71');
+      assert.equal(describeReply(await m.reply()), 'c');
+      m.send(Cmd.HELO, 'other.example\0');
+      assert.equal(describeReply(await m.reply()), 'c');
+      m.send(Cmd.MAIL, '<nc-two@origin.test>\0');
+      assert.equal(describeReply(await m.reply()), 'c');
+      m.send(Cmd.RCPT, '<user@example.com>\0');
+      assert.match(describeReply(await m.reply()), /^y 451 4\.7\.1 Greylisted/);
+    } finally {
+      m.close();
+    }
+    // Each transaction's line is written when it ends (here: when the connection closes).
+    let entries: Array<{ from: string; ip: string; helo: string }> = [];
+    for (let i = 0; i < 50 && !entries.some((e) => e.from === 'nc-two@origin.test'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      entries = (await bp.store.historyRead(50)).map((l) => JSON.parse(l) as { from: string; ip: string; helo: string });
+    }
+    const two = entries.find((e) => e.from === 'nc-two@origin.test');
+    assert.equal(two?.ip, '192.0.2.71');
+    assert.equal(two?.helo, 'other.example');
+    assert.equal(entries.find((e) => e.from === 'nc-one@origin.test')?.ip, '192.0.2.70');
+  });
+
+  test('two transactions on one connection; inbound X-Spam-* and a forged Authentication-Results deleted, ours inserted, then accept', async () => {
     const m = await session('127.0.0.1');
     try {
       // The first is abandoned after MAIL (RSET): ABORT, no reply.
@@ -159,7 +212,16 @@ describe('milter door: protocol and hostile input', () => {
       assert.equal(describeReply(await m.reply()), 'c');
       m.send(Cmd.RCPT, '<user@example.com>\0');
       assert.equal(describeReply(await m.reply()), 'c');
-      for (const [name, value] of [['Subject', ' two'], ['X-Spam-Flag', ' NO'], ['Message-Id', ' <two@origin.test>'], ['X-Spam-Flag', ' NO']]) m.send(Cmd.HEADER, `${name}\0${value}\0`);
+      const fields = [
+        ['Subject', ' two'],
+        ['X-Spam-Flag', ' NO'],
+        ['Authentication-Results', ' other.example; dkim=pass'],
+        ['Message-Id', ' <two@origin.test>'],
+        // In our name (our host name is the authserv-id): a forgery.
+        ['Authentication-Results', ' mx.borderpatrol.test; spf=pass smtp.mailfrom=second@origin.test'],
+        ['X-Spam-Flag', ' NO'],
+      ];
+      for (const [name, value] of fields) m.send(Cmd.HEADER, `${name}\0${value}\0`);
       m.send(Cmd.EOH);
       assert.equal(describeReply(await m.reply()), 'c');
       m.send(Cmd.BODY, 'hello\r\n');
@@ -172,8 +234,10 @@ describe('milter door: protocol and hostile input', () => {
         replies.push(describeReply(r).replace(/\0/g, '|'));
         if (!r || [Reply.ACCEPT, Reply.CONTINUE, Reply.REPLYCODE, Reply.DISCARD].includes(r.command as never)) break;
       }
-      // CHGHEADER with an empty value: instance 2, then instance 1 (describeReply drops the final NUL).
-      assert.deepEqual(replies.slice(0, 2), ['m |||\u0002X-Spam-Flag|', 'm |||\u0001X-Spam-Flag|']);
+      // CHGHEADER with an empty value deletes that instance of the name, last first
+      // (describeReply drops the final NUL); the other host's Authentication-Results stays.
+      assert.deepEqual(replies.slice(0, 3), ['m |||\u0002X-Spam-Flag|', 'm |||\u0002Authentication-Results|', 'm |||\u0001X-Spam-Flag|']);
+      assert.equal(replies.filter((r) => r.startsWith('m ')).length, 3);
       // Ours go in below Postfix's Received (INSHEADER from position 1), in order.
       const inserted = replies.filter((r) => r.startsWith('i '));
       assert.equal(inserted[0], 'i |||\u0001X-Spam-Flag| NO');

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { networkOf } from '../../net/ip.js';
 import type { ParsedMessage } from '../../mail/parsed-message.js';
+import { bodyOf } from '../../mail/header-block.js';
 
 /**
  * What identifies a greylisted attempt. A triplet's group is the client network (a
@@ -13,7 +14,7 @@ export interface GreylistKey {
 }
 
 export function tripletKey(ip: string, sender: string, recipient: string, v4Bits: number, v6Bits: number): GreylistKey {
-  return { group: networkOf(ip, v4Bits, v6Bits), id: `${normalizeSender(sender)}|${recipient.toLowerCase()}` };
+  return { group: networkOf(ip, v4Bits, v6Bits), id: `${stableSender(sender)}|${recipient.toLowerCase()}` };
 }
 
 /**
@@ -21,7 +22,7 @@ export function tripletKey(ip: string, sender: string, recipient: string, v4Bits
  * numbers), so each retry would look new: drop BATV's prvs= wrapper and +tags, and turn
  * every run of digits in the local part into '#', as postgrey does.
  */
-export function normalizeSender(sender: string): string {
+export function stableSender(sender: string): string {
   if (!sender) return '<>';
   const lower = sender.toLowerCase();
   const at = lower.lastIndexOf('@');
@@ -49,11 +50,4 @@ export function messageKey(sender: string, rcpts: readonly string[], message: Pa
   else if (message) h.update('body:').update(bodyOf(message.raw));
   const shown = sorted.length > 1 ? `${sorted[0]},+${sorted.length - 1}` : sorted[0] ?? '';
   return { group: `msg:${h.digest('hex').slice(0, 24)}`, id: `${sender || '<>'}|${shown}` };
-}
-
-function bodyOf(raw: Buffer): Buffer {
-  const crlf = raw.indexOf('\r\n\r\n');
-  if (crlf >= 0) return raw.subarray(crlf + 4);
-  const lf = raw.indexOf('\n\n');
-  return lf >= 0 ? raw.subarray(lf + 2) : raw;
 }

@@ -5,7 +5,8 @@ import type { TransactionContext } from '../../pipeline/context.js';
 import type { CompiledPolicy } from '../../policy/compiled.js';
 import type { ParsedMessage } from '../../mail/parsed-message.js';
 import { fromMailboxes, type Mailbox } from '../../mail/mailboxes.js';
-import { domainOfAddress, orgDomain } from '../../net/org-domain.js';
+import { orgDomain } from '../../net/org-domain.js';
+import { domainOfAddress } from '../../mail/address.js';
 import { heloHits } from './helo.js';
 import { parseChain, receivedHits, receivedSpan, type Hop } from './received.js';
 
