@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { SMTPServer, type SMTPServerSession, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerOptions } from 'smtp-server';
-import { Front } from './front.js';
+import { SmtpListener } from './listener.js';
 import { SmtpReplyError } from '../decision/replies.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import { Semaphore } from '../pipeline/runner.js';
@@ -26,9 +26,9 @@ export interface SmtpDeps {
  * attributes and the DATA stream with its limits, and turns each step's answer into
  * smtp-server's callback. The only module that imports smtp-server.
  */
-export class SmtpFront {
+export class SmtpDoor {
   private readonly smtp: SMTPServer;
-  readonly front: Front;
+  readonly listener: SmtpListener;
   private readonly sessions = new Map<string, Session>();
   private readonly scans: Semaphore;
   private inFlight = 0;
@@ -38,7 +38,7 @@ export class SmtpFront {
     const p = deps.policy();
     this.scans = new Semaphore(p.policy.limits.max_concurrent_scans);
     this.smtp = new SMTPServer(this.serverOptions(p));
-    this.front = new Front(this.smtp, deps.policy, deps.log, deps.metrics);
+    this.listener = new SmtpListener(this.smtp, deps.policy, deps.log, deps.metrics);
   }
 
   private serverOptions(p: CompiledPolicy): SMTPServerOptions {
@@ -56,7 +56,7 @@ export class SmtpFront {
       hideDSN: true,
       // An MX sees many commands per session from clients that never authenticate.
       maxAllowedUnauthenticatedCommands: false,
-      // On when any host may send it; which hosts may is decided per connection (CIDRs) in Front.
+      // On when any host may send it; which hosts may is decided per connection (CIDRs) in SmtpListener.
       useXForward: pol.smtp.xforward_hosts.length > 0,
       socketTimeout: pol.limits.idle_timeout * 1000,
       closeTimeout: pol.limits.shutdown_grace * 1000,
@@ -179,7 +179,7 @@ export class SmtpFront {
    * finished (relayed and answered) before we return, up to `graceMs`.
    */
   async stop(graceMs: number): Promise<void> {
-    await this.front.stopAccepting();
+    await this.listener.stopAccepting();
     const deadline = Date.now() + graceMs;
     // Tell smtp-server to answer 421 to any further command.
     this.smtp.close(() => undefined);
