@@ -6,6 +6,7 @@ import { afterQueueOutcome } from '../decision/after-queue.js';
 import type { TransactionContext } from '../pipeline/context.js';
 import { evaluateMessage } from '../pipeline/evaluate.js';
 import { settleVerdict } from '../pipeline/postfilter.js';
+import { chargeAccepted } from '../pipeline/accepted.js';
 import type { TransactionSummary } from '../history/record.js';
 import { isOwnHeader, restampMessage, splitMessage, type SplitMessage } from '../relay/header-block.js';
 import { receivedHeader } from '../relay/received.js';
@@ -115,6 +116,7 @@ export async function runData(deps: SessionDeps, tx: TransactionContext, st: Dat
   if (!deliverer) {
     // Scan, or the milter door: the caller applies the edits; Postfix itself delivers.
     const r = reply(250, '2.0.0', `Ok: ${tx.id}`);
+    await chargeAccepted(tx);
     summary(verdict.action, r, base);
     return result(verdict.action, r, verdict, { headers: edits, queueId: queueId ?? '' });
   }
@@ -140,6 +142,7 @@ export async function runData(deps: SessionDeps, tx: TransactionContext, st: Dat
     tx.policy,
   );
   deps.recorder.relaySeconds((performance.now() - relayStart) / 1000);
+  if (delivered.accepted) await chargeAccepted(tx);
   summary(delivered.accepted ? verdict.action : 'relay_refused', delivered.reply, { ...base, queueId: delivered.queueId, relayed: delivered.accepted });
   return result(verdict.action, delivered.reply, verdict, { headers: edits, queueId: delivered.queueId, relayed: delivered.accepted });
 }

@@ -145,6 +145,10 @@ export class Session implements SmtpSession {
     const key = accepted.toLowerCase();
     if ([...tx.envelope.rcpts, ...st.droppedRcpts].some((r) => r.toLowerCase() === key)) return OK;
     if (tx.envelope.rcpts.length + st.droppedRcpts.length >= policy.policy.limits.max_recipients) return this.refuse('rcpt', Replies.tooManyRecipients(), 'max_recipients');
+    // Like Postfix's reject_unlisted_recipient before a policy service: an unknown user is
+    // refused at once, before greylisting or a rate limit would defer it or keep its triplet.
+    const unknown = await verifyRecipient(accepted, policy, this.deps.verifier);
+    if (unknown) return this.refuse('rcpt', unknown, 'unknown_recipient');
     tx.currentRcpt = accepted;
     try {
       const force = await this.deps.pipeline.run('rcpt', tx);
@@ -160,8 +164,6 @@ export class Session implements SmtpSession {
           return OK;
         }
       }
-      const unknown = await verifyRecipient(accepted, policy, this.deps.verifier);
-      if (unknown) return this.refuse('rcpt', unknown, 'unknown_recipient');
       tx.envelope.rcpts.push(accepted);
       return OK;
     } finally {
