@@ -22,11 +22,15 @@ export interface DataState {
   /** The last refusal in the transaction, and its reason key, for its summary line. */
   lastReply: SmtpReply | null;
   lastRefusal: string;
+  /** The last refusal in the verdict's words (reject, soft_reject, greylist), for its summary line. */
+  lastAction: 'reject' | 'soft_reject' | 'greylist';
+  /** Recipients refused at RCPT, kept for the transaction's record. */
+  refusedRcpts: string[];
 }
 
 /** A transaction's state before MAIL has set anything. */
 export function freshTxState(): DataState {
-  return { started: 0, params: {}, droppedRcpts: [], lastReply: null, lastRefusal: '' };
+  return { started: 0, params: {}, droppedRcpts: [], lastReply: null, lastRefusal: '', lastAction: 'reject', refusedRcpts: [] };
 }
 
 type Summary = Omit<TransactionSummary, 'tx' | 'client' | 'helo' | 'from' | 'rcpts' | 'durationMs'> & Partial<TransactionSummary>;
