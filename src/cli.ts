@@ -2,6 +2,7 @@
 import { serveCommand } from './cluster/serve.js';
 import { scanCommand } from './cli/scan.js';
 import { learnCommand } from './cli/learn.js';
+import { fuzzyCommand } from './cli/fuzzy.js';
 import { policyCommand } from './cli/policy.js';
 import { listCommand } from './cli/list.js';
 import { greylistCommand } from './cli/greylist.js';
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   greylist: { run: greylistCommand, summary: 'list or release greylisted senders' },
   scan: { run: scanCommand, summary: 'score messages as the server would, without sending them' },
   learn: { run: learnCommand, summary: 'train Bayes with spam or ham messages' },
+  fuzzy: { run: fuzzyCommand, summary: 'add or delete fuzzy signatures of spam (or ham) messages' },
   stats: { run: statsCommand, summary: "a running server's verdict counts for the last hour" },
 };
 

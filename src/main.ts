@@ -18,6 +18,7 @@ import { addHistoryRoutes } from './admin/history-routes.js';
 import { addHistoryView } from './admin/history-view.js';
 import { addStatsRoutes } from './admin/stats-routes.js';
 import { addLearnRoutes } from './admin/learn-routes.js';
+import { addFuzzyRoutes } from './admin/fuzzy-routes.js';
 import { addRspamdRoutes } from './admin/rspamd-routes.js';
 import { addGreylistRoutes } from './admin/greylist-routes.js';
 import { liveRecorder } from './session/recorder.js';
@@ -97,6 +98,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   addHistoryView(admin, { store, dryRun: () => holder.get().policy.dry_run });
   addStatsRoutes(admin, { store, historySize: () => holder.get().policy.history.size });
   addLearnRoutes(admin, { policy: () => holder.get(), store, pipeline, log, maxBody: compiled.policy.limits.max_message_size });
+  addFuzzyRoutes(admin, { policy: () => holder.get(), store, log, maxBody: compiled.policy.limits.max_message_size });
   addRspamdRoutes(admin, { metrics, store, policy: () => holder.get(), version: VERSION });
   let adminAddress: AddressInfo | null = null;
   if (compiled.policy.admin.enabled) {

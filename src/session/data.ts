@@ -8,7 +8,7 @@ import { evaluateMessage } from '../pipeline/evaluate.js';
 import { settleVerdict } from '../pipeline/postfilter.js';
 import { chargeAccepted } from '../pipeline/accepted.js';
 import type { TransactionSummary } from '../history/record.js';
-import { isOwnHeader, restampMessage, splitMessage, type SplitMessage } from '../relay/header-block.js';
+import { isOwnHeader, restampMessage, splitMessage, type SplitMessage } from '../mail/header-block.js';
 import { receivedHeader } from '../relay/received.js';
 import { normalizeLineEnds, readMessage } from './message-reader.js';
 import type { DataAction, DataOptions, DataResult, HeaderEdits, MailParams, SessionDeps } from './types.js';

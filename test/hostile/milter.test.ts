@@ -168,6 +168,39 @@ describe('milter door: protocol and hostile input', () => {
     }
   });
 
+  test('QUIT_NC: the next SMTP client on the same socket gets a Session of its own', async () => {
+    const m = await session('192.0.2.70');
+    try {
+      m.macros(Cmd.MAIL, { '{auth_authen}': 'first' });
+      m.send(Cmd.MAIL, '<nc-one@origin.test>\0');
+      assert.equal(describeReply(await m.reply()), 'c');
+      m.send(Cmd.RCPT, '<user@example.com>\0');
+      assert.equal(describeReply(await m.reply()), 'c');
+      m.send(Cmd.QUIT_NC);
+      // A new client: not logged in, so greylisting applies to it again.
+      m.connectEvent('[192.0.2.71]', '192.0.2.71');
+      assert.equal(describeReply(await m.reply()), 'c');
+      m.send(Cmd.HELO, 'other.example\0');
+      assert.equal(describeReply(await m.reply()), 'c');
+      m.send(Cmd.MAIL, '<nc-two@origin.test>\0');
+      assert.equal(describeReply(await m.reply()), 'c');
+      m.send(Cmd.RCPT, '<user@example.com>\0');
+      assert.match(describeReply(await m.reply()), /^y 451 4\.7\.1 Greylisted/);
+    } finally {
+      m.close();
+    }
+    // Each transaction's line is written when it ends (here: when the connection closes).
+    let entries: Array<{ from: string; ip: string; helo: string }> = [];
+    for (let i = 0; i < 50 && !entries.some((e) => e.from === 'nc-two@origin.test'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      entries = (await bp.store.historyRead(50)).map((l) => JSON.parse(l) as { from: string; ip: string; helo: string });
+    }
+    const two = entries.find((e) => e.from === 'nc-two@origin.test');
+    assert.equal(two?.ip, '192.0.2.71');
+    assert.equal(two?.helo, 'other.example');
+    assert.equal(entries.find((e) => e.from === 'nc-one@origin.test')?.ip, '192.0.2.70');
+  });
+
   test('two transactions on one connection; inbound X-Spam-* deleted, ours inserted, then accept', async () => {
     const m = await session('127.0.0.1');
     try {

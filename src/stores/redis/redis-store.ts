@@ -7,6 +7,7 @@ import type {
   GreylistOptions,
   GreylistResult,
   GreylistState,
+  FuzzyMatch,
   LearnResult,
   RateLimiterBackend,
   Store,
@@ -18,6 +19,8 @@ import { countRequests, createRedisClient, type RedisClient } from './client.js'
 import type { ScriptCommands } from './scripts.js';
 import { assertGreylistGroup, splitGreylistKey } from '../greylist-key.js';
 import { RedisBayes } from './bayes.js';
+import { waitAtMost } from '../../net/deadline.js';
+import { RedisFuzzy } from './fuzzy.js';
 
 export interface RedisStoreOptions {
   url: string;
@@ -47,8 +50,9 @@ const MAX_SCAN = 200_000;
  *
  * Key layout (P = prefix): greylist entries P gl:{GROUP}|ID (hashes), auto-allow counters
  * P gla:{GROUP}, counters P c:KEY, Bayes (see bayes.ts) P bt:{G}TOKEN, P bl:DIGEST and
- * P bayes:totals, history P history, rate limits P rl:RULE:KEY. The {…} part is the
- * Cluster hash tag: the keys one script touches always share it.
+ * P bayes:totals, fuzzy signatures (see fuzzy.ts) P fz:{fz}…, history P history, rate
+ * limits P rl:RULE:KEY. The {…} part is the Cluster hash tag: the keys one script touches
+ * always share it.
  */
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
@@ -57,6 +61,7 @@ export class RedisStore implements Store {
   private readonly prefix: string;
   private requests = 0;
   private readonly bayes: RedisBayes;
+  private readonly fuzzy: RedisFuzzy;
   private lastErrorLog = 0;
   private lastError = '';
   private closing = false;
@@ -68,6 +73,7 @@ export class RedisStore implements Store {
     this.client = createRedisClient(this.target, { commandTimeout: options.commandTimeout });
     countRequests(this.client, () => this.requests++);
     this.bayes = new RedisBayes(this.client, this.prefix, (operation, fn) => this.run(operation, fn));
+    this.fuzzy = new RedisFuzzy(this.client, this.prefix, (operation, fn) => this.run(operation, fn));
     const where = redact(options.url);
     this.client.on('error', (err: Error) => {
       this.lastError = err.message;
@@ -182,6 +188,18 @@ export class RedisStore implements Store {
     return this.bayes.bayesLearn(digest, tokens, cls, retention);
   }
 
+  fuzzyAdd(digest: string, shingles: readonly number[], flag: number, weight: number): Promise<void> {
+    return this.fuzzy.fuzzyAdd(digest, shingles, flag, weight);
+  }
+
+  fuzzyDelete(digest: string, shingles: readonly number[]): Promise<boolean> {
+    return this.fuzzy.fuzzyDelete(digest, shingles);
+  }
+
+  fuzzyFind(shingles: readonly number[], minMatched: number): Promise<FuzzyMatch | null> {
+    return this.fuzzy.fuzzyFind(shingles, minMatched);
+  }
+
   async historyPush(entry: string, max: number): Promise<void> {
     await this.run('history_push', () => this.cmd.bpHistoryPush(this.key.history(), entry, max));
   }
@@ -225,7 +243,7 @@ export class RedisStore implements Store {
     if (this.closing) return;
     this.closing = true;
     try {
-      if (this.client.status === 'ready') await Promise.race([this.client.quit(), new Promise((r) => setTimeout(r, 1000).unref())]);
+      if (this.client.status === 'ready') await waitAtMost(this.client.quit(), 1000);
     } catch {
       // Closing anyway.
     } finally {

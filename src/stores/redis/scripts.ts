@@ -4,9 +4,10 @@
  * machines with drifting clocks still agree on when a greylist delay has passed.
  *
  * Multi-key scripts take keys that share one hash tag, so they also run on a Cluster.
- * The Bayes scripts are in bayes-scripts.ts.
+ * The Bayes scripts are in bayes-scripts.ts, the fuzzy ones in fuzzy.ts.
  */
 import { BAYES_SCRIPTS } from './bayes-scripts.js';
+import { FUZZY_SCRIPTS } from './fuzzy.js';
 
 /** Milliseconds since the epoch, from the Redis server's clock. */
 const NOW = `local t = redis.call('TIME')
@@ -89,6 +90,7 @@ export const SCRIPTS = {
   bpGreylistRelease: { numberOfKeys: 1, lua: GREYLIST_RELEASE },
   bpCounterIncrement: { numberOfKeys: 1, lua: COUNTER_INCREMENT },
   ...BAYES_SCRIPTS,
+  ...FUZZY_SCRIPTS,
   bpHistoryPush: { numberOfKeys: 1, lua: HISTORY_PUSH },
 } as const;
 
