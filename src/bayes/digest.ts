@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { ParsedMessage } from '../scoring/parsed-message.js';
+import { charSet, isWhiteSpace, trimEndWhile } from '../scoring/linear-text.js';
 
 /** Headers that identify a message and that no hop on the way to the mailbox rewrites. */
 const KEY_HEADERS = ['message-id', 'from', 'date', 'to'] as const;
@@ -24,9 +25,18 @@ function normalizedBody(raw: Buffer): string {
   if (crlf >= 0 && (lf < 0 || crlf < lf)) start = crlf + 4;
   else if (lf >= 0) start = lf + 2;
   else return '';
-  return raw
-    .subarray(start)
-    .toString('latin1')
-    .replace(/[ \t]*\r?\n/g, '\n')
-    .replace(/\s+$/, '');
+  return trimEndWhile(withoutLineEndBlanks(raw.subarray(start).toString('latin1')), isWhiteSpace);
+}
+
+const isSpaceOrTab = charSet(' \t');
+
+/** Lines ending in "\n", without the blanks and the "\r" before each line end. */
+function withoutLineEndBlanks(text: string): string {
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length - 1; i++) {
+    let line = lines[i] as string;
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    lines[i] = trimEndWhile(line, isSpaceOrTab);
+  }
+  return lines.join('\n');
 }

@@ -7,6 +7,7 @@ import { newTransaction } from './transaction.js';
 import { evaluateMessage } from './evaluate.js';
 import { decide, type Verdict } from '../decision/verdict.js';
 import { normalizeSender } from '../smtp/addresses.js';
+import { bareAddress, isWhiteSpace } from '../scoring/linear-text.js';
 
 /** The SMTP facts a message is scanned with, as if this client had sent it. */
 export interface ScanEnvelope {
@@ -62,7 +63,7 @@ export function senderOf(raw: Buffer): string {
   for (const name of ['return-path', 'from']) {
     const m = new RegExp(`^${name}:(.*)$`, 'im').exec(head);
     if (!m) continue;
-    const addr = /<([^<>\s]*)>/.exec(m[1] ?? '')?.[1] ?? /[^\s<>"]+@[^\s<>"]+/.exec(m[1] ?? '')?.[0];
+    const addr = /<([^<>\s]*)>/.exec(m[1] ?? '')?.[1] ?? bareAddress(m[1] ?? '', (c) => c !== 60 && c !== 62 && c !== 34 && !isWhiteSpace(c)) ?? undefined;
     if (addr !== undefined) return addr;
   }
   return '';

@@ -1,4 +1,5 @@
 import { domainToASCII } from 'node:url';
+import { trimEndWhile } from '../scoring/linear-text.js';
 
 export type AddressCheck = { ok: true; address: string; local: string; domain: string } | { ok: false; why: 'syntax' | 'routing' };
 
@@ -47,7 +48,7 @@ export function normalizeSender(address: string): string {
   if (!address) return '';
   const at = address.lastIndexOf('@');
   if (at <= 0) return address;
-  const domain = asciiDomain(address.slice(at + 1).replace(/\.+$/, ''));
+  const domain = asciiDomain(trimEndWhile(address.slice(at + 1), (c) => c === 46));
   return domain === null ? address : `${address.slice(0, at)}@${domain}`;
 }
 
