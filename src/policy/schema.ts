@@ -102,6 +102,11 @@ const limitsSchema = z
     max_parse_ms: z.number().int().positive().default(1000),
     /** Bytes of decoded text/HTML kept per message for content rules and Bayes. */
     max_text_size: z.number().int().positive().default(1_048_576),
+    /**
+     * Milliseconds the content rules may spend on one message; rules not reached by then are
+     * skipped (and logged). Each rule's time is linear in max_body_chars; this caps their sum.
+     */
+    max_content_rules_ms: z.number().int().positive().default(250),
     /** URLs collected per message (for URL rules and domain blocklists). */
     max_urls: z.number().int().positive().default(200),
   })

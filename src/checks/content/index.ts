@@ -3,6 +3,7 @@ import { NO_HITS } from '../types.js';
 import type { CheckModule } from '../registry.js';
 import type { ParsedMessage } from '../../scoring/parsed-message.js';
 import { compiledRules } from './rules.js';
+import { ScanBudget } from './scan-budget.js';
 
 /**
  * Policy-written content rules (see schema.ts), plus what the parser found out about the
@@ -41,9 +42,16 @@ export const contentCheckModule: CheckModule = {
         if (!msg) return NO_HITS;
         const section = ctx.policy.policy.content;
         const hits = structureHits(msg);
-        for (const rule of compiledRules(section.rules)) {
-          const hit = rule(ctx, msg, section.max_body_chars);
+        const rules = compiledRules(section.rules);
+        const budget = new ScanBudget(ctx.policy.policy.limits.max_content_rules_ms);
+        for (let i = 0; i < rules.length; i++) {
+          if (budget.spent()) {
+            ctx.log.warn({ event: 'content_rules_budget', id: ctx.id, rulesSkipped: rules.length - i, budgetMs: budget.ms }, 'content rules ran out of time; the rest were skipped');
+            break;
+          }
+          const hit = rules[i]!(ctx, msg, section.max_body_chars);
           if (hit) hits.push(hit);
+          await budget.yieldIfDue();
         }
         return hits.length > 0 ? { hits } : NO_HITS;
       },

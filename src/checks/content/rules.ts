@@ -5,6 +5,7 @@ import { fromMailboxes } from '../../scoring/mailboxes.js';
 import { urlHosts } from '../../scoring/urls.js';
 import { AddressSet, DomainSet } from '../../policy/lists.js';
 import type { ContentRule, PatternType } from './schema.js';
+import { compileLinear } from './linear-regex.js';
 
 /**
  * Content rules compiled once per policy version: regexes built, substrings and lists
@@ -43,8 +44,7 @@ function extractor(rule: ContentRule): Extract {
 
 function matcher(rule: ContentRule): (value: string) => boolean {
   if (rule.match === 'regex') {
-    const re = new RegExp(rule.pattern ?? '', rule.flags);
-    return (v) => re.test(v);
+    return compileLinear(rule.pattern ?? '', rule.flags);
   }
   if (rule.match === 'substring') {
     const needle = (rule.pattern ?? '').toLowerCase();

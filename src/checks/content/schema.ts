@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { checkBase } from '../../policy/types-common.js';
 import { symbolName } from '../symbol-name.js';
+import { compileLinear } from './linear-regex.js';
 
 /**
  * Content rules written purely in policy, in the spirit of rspamd's multimap: each rule
@@ -77,7 +78,7 @@ const ruleSchema = z
     if (r.pattern === undefined) return issue('match', `rule ${r.symbol}: match ${r.match} needs pattern`);
     if (r.match === 'regex') {
       try {
-        new RegExp(r.pattern, r.flags);
+        compileLinear(r.pattern, r.flags);
       } catch (err) {
         issue('pattern', `rule ${r.symbol}: ${(err as Error).message}`);
       }
@@ -89,7 +90,7 @@ export type ContentRule = z.output<typeof ruleSchema>;
 export const contentSchema = z
   .strictObject({
     ...checkBase,
-    /** Characters of text that body, text and html rules look at (bounds regex time). */
+    /** Characters of text that body, text and html rules look at (regex time grows with it). */
     max_body_chars: z.number().int().positive().default(262_144),
     rules: z.array(ruleSchema).default([]),
   })
