@@ -63,6 +63,8 @@ async function main(): Promise<void> {
     policiesDir: values.policies,
     overrides: scanOverrides({ set: sets }, true),
     log: silentLogger(),
+    access: 'write',
+    command: 'bench:accuracy',
   });
   const maxSize = engine.policy.policy.limits.max_message_size;
   const startRss = process.memoryUsage().rss;

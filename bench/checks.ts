@@ -15,10 +15,10 @@ import { parseArgs } from 'node:util';
 import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import { loadPolicy } from '../src/policy/load.js';
 import { createChecks } from '../src/checks/registry.js';
-import type { Check } from '../src/checks/types.js';
+import type { Check } from '../src/pipeline/check.js';
 import { newTransaction } from '../src/pipeline/transaction.js';
-import { parseMessage } from '../src/scoring/parse.js';
-import { MemoryStore } from '../src/stores/memory/memory-store.js';
+import { parseMessage } from '../src/mail/parse.js';
+import { SqliteStore } from '../src/stores/sqlite/sqlite-store.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { TestDnsServer } from '../test/helpers/dns-server.js';
 
@@ -84,7 +84,7 @@ const dns = await TestDnsServer.start({
 try {
   const overrides = Object.entries({ 'dns.servers': dns.server, local_domains: 'example.com', 'smtp.trusted_networks': '', 'greylist.enabled': 'false' }).map(([key, value]) => ({ key, value }));
   const { compiled: policy } = await loadPolicy(path.join(repo, 'policies'), { overrides });
-  const store = new MemoryStore();
+  const store = new SqliteStore();
   const mine = new Set(['headers_helo', 'headers', 'content', 'dnsbl', 'auth']);
   const checks = createChecks({ store, log: silentLogger(), metrics: null }).filter((c) => mine.has(c.name));
   for (const [label, size] of [

@@ -2,9 +2,10 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { loadPolicy, type Override } from './policy/load.js';
 import { PolicyHolder } from './policy/holder.js';
-import { splitHostPort } from './policy/types-common.js';
+import { splitHostPort } from './net/schema.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
+import { VERSION } from './observability/version.js';
 import { createChecks } from './checks/registry.js';
 import { Pipeline } from './pipeline/runner.js';
 import { Relay } from './relay/relay.js';
@@ -17,9 +18,14 @@ import { addHistoryRoutes } from './admin/history-routes.js';
 import { addHistoryView } from './admin/history-view.js';
 import { addStatsRoutes } from './admin/stats-routes.js';
 import { addLearnRoutes } from './admin/learn-routes.js';
+import { addRspamdRoutes } from './admin/rspamd-routes.js';
 import { addGreylistRoutes } from './checks/greylist/admin.js';
-import { settleGreylist } from './checks/greylist/message.js';
+import { liveRecorder } from './session/recorder.js';
 import { PolicyWatcher } from './policy/watcher.js';
+import { MilterServer } from './milter/server.js';
+import { isMilterMode } from './policy/mode.js';
+import { Session } from './session/session.js';
+import { Semaphore } from './pipeline/runner.js';
 
 export interface ServeOptions {
   policiesDir: string;
@@ -34,6 +40,8 @@ export interface RunningServer {
   metrics: Metrics;
   relay: Relay;
   front: SmtpFront;
+  /** The milter listener (mode milter), or null. */
+  milter: MilterServer | null;
   admin: AdminServer;
   /** Where the admin listener is bound, or null when admin.enabled is false. */
   adminAddress: AddressInfo | null;
@@ -52,33 +60,44 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const relay = new Relay(compiled);
   const front = new SmtpFront({
     policy: () => holder.get(),
-    pipeline,
-    relay,
-    store,
     log,
     metrics,
-    settleVerdict: (verdict, tx) => settleGreylist(verdict, tx, metrics),
+    session: { pipeline, store, deliverer: relay, verifier: relay, recorder: liveRecorder(metrics) },
   });
   holder.onChange((p) => {
     relay.applyPolicy(p);
     front.applyPolicy(p);
   });
   const { host, port } = splitHostPort(compiled.policy.listen);
+  // Mode milter: Postfix keeps the SMTP port and asks us through the milter protocol.
+  // The same Session as the SMTP door, without a deliverer (Postfix delivers) or a
+  // recipient verifier (Postfix checked the recipients before it asked us).
+  const milterScans = new Semaphore(compiled.policy.limits.max_concurrent_scans);
+  const milter = isMilterMode(compiled.policy)
+    ? new MilterServer(
+        (o) => new Session({ policy: () => holder.get(), log, pipeline, store, deliverer: null, verifier: null, recorder: liveRecorder(metrics), scans: milterScans }, o),
+        () => holder.get(),
+        log,
+        metrics,
+      )
+    : null;
+  holder.onChange((p) => milterScans.setLimit(p.policy.limits.max_concurrent_scans));
   let address: AddressInfo;
   try {
-    address = await front.front.listen(host, port);
+    address = milter ? await milter.listen(host, port) : await front.front.listen(host, port);
   } catch (err) {
     relay.close();
     await store.close();
     throw err;
   }
   const admin = new AdminServer(() => holder.get().policy.admin.password, log);
-  addCoreRoutes(admin, { metrics, policy: holder, relay, listening: () => front.front.server.listening });
+  addCoreRoutes(admin, { metrics, policy: holder, relay, listening: () => (milter ? milter.server.listening : front.front.server.listening) });
   addGreylistRoutes(admin, { store, policy: () => holder.get() });
   addHistoryRoutes(admin, { store });
   addHistoryView(admin, { store });
   addStatsRoutes(admin, { store, historySize: () => holder.get().policy.history.size });
   addLearnRoutes(admin, { policy: () => holder.get(), store, pipeline, log, maxBody: compiled.policy.limits.max_message_size });
+  addRspamdRoutes(admin, { metrics, store, policy: () => holder.get(), version: VERSION });
   let adminAddress: AddressInfo | null = null;
   if (compiled.policy.admin.enabled) {
     const a = splitHostPort(compiled.policy.admin.listen);
@@ -96,13 +115,16 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     metrics,
     relay,
     front,
+    milter,
     admin,
     adminAddress,
     stop: () =>
       (stopping ??= (async () => {
         log.info({ event: 'stopping', in_flight: front.activeTransactions }, 'shutting down: finishing transactions in flight');
         watcher.stop();
-        await front.stop(holder.get().policy.limits.shutdown_grace * 1000);
+        const graceMs = holder.get().policy.limits.shutdown_grace * 1000;
+        if (milter) await milter.stop(graceMs);
+        else await front.stop(graceMs);
         relay.close();
         await admin.close();
         await store.close();

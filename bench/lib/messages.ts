@@ -100,19 +100,3 @@ export function wireForm(message: string): Buffer {
   const lines = message.replace(/\n$/, '').split('\n').map((l) => (l.startsWith('.') ? '.' + l : l));
   return Buffer.from(lines.join('\r\n') + '\r\n', 'utf8');
 }
-
-/**
- * A small labelled set for training Bayes when no corpus is at hand: `count` messages of
- * each class in DIR/ham and DIR/spam, different vocabularies, different seeds.
- */
-export function writeTrainingSet(dir: string, count: number): { ham: string; spam: string } {
-  const out = { ham: path.join(dir, 'ham'), spam: path.join(dir, 'spam') };
-  for (const cls of ['ham', 'spam'] as const) {
-    fs.mkdirSync(out[cls], { recursive: true });
-    for (let i = 0; i < count; i++) {
-      const text = makeMessage(2000 + (i % 7) * 500, { spam: cls === 'spam', seed: i * 7919 + (cls === 'spam' ? 1 : 2), id: `${cls}-${i}` });
-      fs.writeFileSync(path.join(out[cls], `${cls}-${i}.eml`), text.replace(/\n/g, '\r\n'));
-    }
-  }
-  return out;
-}

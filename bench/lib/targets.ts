@@ -66,6 +66,8 @@ export interface BorderpatrolSetup {
   /** Overrides kept only when this version of the policy schema knows the key. */
   optionalSet?: Record<string, string>;
   redisPort: number | null;
+  /** Train Bayes from these directories before the server starts. */
+  trainFrom?: { ham: string; spam: string };
 }
 
 /** A private copy of policies/ with some files replaced. */
@@ -122,6 +124,8 @@ export async function prepareBorderpatrol(s: BorderpatrolSetup, sinkPort: number
     // it as on any client), and the per-IP cap must allow the whole load from one address.
     'smtp.trusted_networks': '',
     'limits.max_connections_per_ip': '2000',
+    // Room for the 1,000 idle clients of the memory figure beside connections still closing.
+    'limits.max_clients': '2000',
     ...s.set,
   };
   const required = Object.entries(base).map(([key, value]) => ({ key, value }));
@@ -130,8 +134,10 @@ export async function prepareBorderpatrol(s: BorderpatrolSetup, sinkPort: number
 }
 
 /** `borderpatrol serve` as a child process (so its CPU and memory can be read from /proc). */
-export async function startBorderpatrolTarget(p: PreparedBorderpatrol, workDir: string): Promise<Target> {
-  const args = [path.join(REPO, 'dist', 'cli.js'), 'serve', '--policies', p.policiesDir, ...p.overrides.flatMap((o) => ['--set', `${o.key}=${o.value}`])];
+export async function startBorderpatrolTarget(p: PreparedBorderpatrol, workDir: string, profileDir?: string): Promise<Target> {
+  // --cpu-prof: V8 writes the CPU profile of the whole run when the server exits.
+  const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${p.setup.name}.cpuprofile`] : [];
+  const args = [...profile, path.join(REPO, 'dist', 'cli.js'), 'serve', '--policies', p.policiesDir, ...p.overrides.flatMap((o) => ['--set', `${o.key}=${o.value}`])];
   const proc: Proc = await spawnProcess(process.execPath, args, { port: p.port, logFile: path.join(workDir, `borderpatrol-${p.setup.name}.log`), cwd: workDir, readyTimeoutMs: 30_000 });
   return { name: p.setup.name, label: p.setup.label, port: p.port, pid: proc.pid, redisPort: p.setup.redisPort, stop: () => proc.stop(35_000) };
 }

@@ -1,9 +1,5 @@
 # A message was moved or copied INTO the Junk folder: the user says it is spam.
 # Dovecot runs this through imapsieve (see docs/dovecot-imapsieve.md).
-require ["vnd.dovecot.pipe", "copy", "imapsieve", "environment", "variables"];
+require ["vnd.dovecot.pipe", "copy", "imapsieve"];
 
-if environment :matches "imap.user" "*" {
-  set "username" "${1}";
-}
-
-pipe :copy "learn-spam.sh" [ "${username}" ];
+pipe :copy "learn.sh" [ "spam" ];

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { AdminResponse, AdminServer } from './server.js';
 import type { Store } from '../stores/types.js';
-import type { HistoryEntry } from '../observability/history.js';
+import type { HistoryEntry } from '../history/record.js';
 
 const DEFAULT_ROWS = 200;
 const MAX_ROWS = 5000;

@@ -5,9 +5,9 @@ import type { Store, BayesClass } from '../stores/types.js';
 import type { Logger } from '../observability/logger.js';
 import { learnMessage } from '../bayes/learn.js';
 import { bayesLimits } from '../bayes/limits.js';
-import { normalizeLineEnds } from '../smtp/message-reader.js';
-import { scanMessage } from '../pipeline/scan-message.js';
-import type { Action } from '../decision/verdict.js';
+import { normalizeLineEnds } from '../session/message-reader.js';
+import { scanMessage } from '../session/scan.js';
+import { RSPAMD_ACTIONS } from './rspamd-routes.js';
 
 export interface LearnRouteDeps {
   policy: () => CompiledPolicy;
@@ -17,16 +17,6 @@ export interface LearnRouteDeps {
   /** Largest message accepted (limits.max_message_size when the server started). */
   maxBody: number;
 }
-
-/** rspamd's names for our actions, as rspamc and its users expect them. */
-const RSPAMD_ACTIONS: Readonly<Record<Action, string>> = {
-  accept: 'no action',
-  add_header: 'add header',
-  rewrite_subject: 'rewrite subject',
-  greylist: 'greylist',
-  soft_reject: 'soft reject',
-  reject: 'reject',
-};
 
 /**
  * Training and scanning over HTTP in rspamd's protocol, so Debian's `rspamc` works unchanged:

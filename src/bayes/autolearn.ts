@@ -1,9 +1,10 @@
 import type { TransactionContext } from '../pipeline/context.js';
-import { scoreHits } from '../scoring/score.js';
-import type { BayesPolicy } from '../checks/bayes/schema.js';
+import { scoreHits } from '../decision/score.js';
+import type { BayesPolicy } from '../checks/bayes/manifest.js';
 import type { BayesClass } from '../stores/types.js';
 import { learnParsed } from './learn.js';
-import { BAYES_SYMBOLS } from './symbols.js';
+import { bayesRetention } from '../stores/retention.js';
+import { BAYES_SYMBOLS } from '../checks/bayes/manifest.js';
 import { tokenizerLimits } from './limits.js';
 
 /**
@@ -25,7 +26,7 @@ export function autolearn(ctx: TransactionContext): void {
   const cls = autolearnClass(ctx, ctx.policy.policy.bayes.autolearn);
   const msg = ctx.message;
   if (!cls || !msg) return;
-  learnParsed(ctx.store, msg, cls, tokenizerLimits(ctx.policy.policy)).then(
+  learnParsed(ctx.store, msg, cls, tokenizerLimits(ctx.policy.policy), bayesRetention(ctx.policy.policy)).then(
     (result) => ctx.log.info({ event: 'bayes_autolearn', class: cls, result }, 'bayes autolearn'),
     (err: Error) => ctx.log.warn({ event: 'bayes_autolearn_error', err: err.message }, 'bayes autolearn failed'),
   );

@@ -1,4 +1,4 @@
-import type { SymbolHit } from '../checks/types.js';
+import type { SymbolHit } from '../decision/hits.js';
 
 export interface ConfidenceBands {
   spam_probability: number;

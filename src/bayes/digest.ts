@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
-import type { ParsedMessage } from '../scoring/parsed-message.js';
-import { charSet, isWhiteSpace, trimEndWhile } from '../scoring/linear-text.js';
+import type { ParsedMessage } from '../mail/parsed-message.js';
+import { charSet, isWhiteSpace, trimEndWhile } from '../mail/linear-text.js';
 
 /** Headers that identify a message and that no hop on the way to the mailbox rewrites. */
 const KEY_HEADERS = ['message-id', 'from', 'date', 'to'] as const;

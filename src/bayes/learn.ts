@@ -1,6 +1,6 @@
-import type { ParsedMessage } from '../scoring/parsed-message.js';
-import { parseMessage, type ParseLimits } from '../scoring/parse.js';
-import type { BayesClass, LearnResult, Store } from '../stores/types.js';
+import type { ParsedMessage } from '../mail/parsed-message.js';
+import { parseMessage, type ParseLimits } from '../mail/parse.js';
+import type { BayesClass, BayesRetention, LearnResult, Store } from '../stores/types.js';
 import { tokenize, type TokenizerLimits } from './tokenizer.js';
 import { tokenKeys } from './token-key.js';
 import { messageDigest } from './digest.js';
@@ -22,8 +22,8 @@ export function messageKeys(msg: ParsedMessage, limits: TokenizerLimits): string
 }
 
 /** Learn one parsed message: the store records its digest, so repeats and class moves are handled there. */
-export function learnParsed(store: Store, msg: ParsedMessage, cls: BayesClass, limits: TokenizerLimits): Promise<LearnResult> {
-  return store.bayesLearn(messageDigest(msg), messageKeys(msg, limits), cls);
+export function learnParsed(store: Store, msg: ParsedMessage, cls: BayesClass, limits: TokenizerLimits, retention?: BayesRetention): Promise<LearnResult> {
+  return store.bayesLearn(messageDigest(msg), messageKeys(msg, limits), cls, retention);
 }
 
 /** Learn one raw message (what `learn`, the admin learn endpoints and the benchmark use). */
@@ -31,7 +31,7 @@ export async function learnMessage(
   store: Store,
   raw: Buffer,
   cls: BayesClass,
-  limits: { parse: ParseLimits; tokenizer: TokenizerLimits },
+  limits: { parse: ParseLimits; tokenizer: TokenizerLimits; retention?: BayesRetention },
 ): Promise<LearnResult> {
-  return learnParsed(store, await parseMessage(raw, limits.parse), cls, limits.tokenizer);
+  return learnParsed(store, await parseMessage(raw, limits.parse), cls, limits.tokenizer, limits.retention);
 }

@@ -1,6 +1,6 @@
-import type { ParsedMessage } from '../scoring/parsed-message.js';
-import { hostOf } from '../scoring/urls.js';
-import { bareAddress, charSet, hostnamesInText, isWhiteSpace, splitOutsideQuotes, trimEndWhile } from '../scoring/linear-text.js';
+import type { ParsedMessage } from '../mail/parsed-message.js';
+import { hostOf } from '../mail/urls.js';
+import { bareAddress, charSet, hostnamesInText, isWhiteSpace, splitOutsideQuotes, trimEndWhile } from '../mail/linear-text.js';
 
 /**
  * Message → Bayes tokens. Each token is a feature that may lean spam or ham: a word, a

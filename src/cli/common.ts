@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Override } from '../policy/load.js';
-import { splitHostPort } from '../policy/types-common.js';
+import { splitHostPort } from '../net/schema.js';
 
 /** A problem with the command line or its input: printed without a stack, exit code 2. */
 export class UsageError extends Error {

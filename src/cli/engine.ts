@@ -8,6 +8,7 @@ import { openStore } from '../stores/open.js';
 import type { Store } from '../stores/types.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { UsageError } from './common.js';
+import { DataDirInUseError } from '../stores/sqlite/writer-lock.js';
 
 /**
  * What `scan` and `learn` run on: the same policy, store and checks a server built from the
@@ -22,7 +23,12 @@ export interface Engine {
   close(): Promise<void>;
 }
 
-export async function openEngine(options: { policiesDir: string; overrides: readonly Override[]; log?: Logger }): Promise<Engine> {
+/**
+ * `access: 'write'` for commands that change the store (learn, greylist release): with the
+ * embedded store they are refused while a server holds the data dir and told to go through
+ * it (--server). Reading commands open it read-only beside a running server.
+ */
+export async function openEngine(options: { policiesDir: string; overrides: readonly Override[]; log?: Logger; access: 'read' | 'write'; command: string }): Promise<Engine> {
   const log = options.log ?? createLogger({ stderr: true, level: process.env.BORDERPATROL_LOG_LEVEL ?? 'warn' });
   let policy: CompiledPolicy;
   try {
@@ -32,7 +38,15 @@ export async function openEngine(options: { policiesDir: string; overrides: read
     throw err;
   }
   // A tool without its data is useless: fail when Redis is not there, unlike the server.
-  const store = await openStore(policy, log, null, { requireReady: true });
+  let store: Store;
+  try {
+    store = await openStore(policy, log, null, { requireReady: true, access: options.access, role: options.command });
+  } catch (err) {
+    if (err instanceof DataDirInUseError) {
+      throw new UsageError(`${err.message}, which writes to it; ${options.command} cannot write beside it: go through the server with --server URL (its admin listener, e.g. http://127.0.0.1:11334)`);
+    }
+    throw err;
+  }
   const pipeline = new Pipeline(createChecks({ store, log, metrics: null }));
   return { policy, store, pipeline, log, close: () => store.close() };
 }

@@ -52,7 +52,7 @@ export async function greylistCommand(args: string[]): Promise<number> {
   if (action !== 'list' && action !== 'release') throw new UsageError(`greylist: expected list or release, not ${action === undefined ? 'nothing' : `"${action}"`}\n\n${GREYLIST_HELP}`);
   if (action === 'release' && !arg) throw new UsageError('greylist release: give the KEY of the entry (see greylist list)');
 
-  const target = values.server ? remoteTarget(values.server, values.password ?? process.env.BORDERPATROL_PASSWORD ?? '') : await localTarget(values);
+  const target = values.server ? remoteTarget(values.server, values.password ?? process.env.BORDERPATROL_PASSWORD ?? '') : await localTarget(values, action);
   try {
     if (action === 'list') {
       const entries = await target.list(arg ?? '', limit);
@@ -113,8 +113,8 @@ function remoteTarget(server: string, password: string): Target {
   };
 }
 
-async function localTarget(values: Record<string, unknown>): Promise<Target> {
-  const engine = await openEngine({ policiesDir: String(values.policies), overrides: overridesFrom(values) });
+async function localTarget(values: Record<string, unknown>, action: 'list' | 'release'): Promise<Target> {
+  const engine = await openEngine({ policiesDir: String(values.policies), overrides: overridesFrom(values), access: action === 'list' ? 'read' : 'write', command: `greylist ${action}` });
   const passTtl = engine.policy.policy.greylist.pass_ttl;
   const shown = (e: GreylistEntry): Listed => ({ key: e.key, first_seen: new Date(e.firstSeen).toISOString(), passed: e.passed, ttl: e.ttl });
   return {

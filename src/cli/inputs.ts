@@ -4,7 +4,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { Readable } from 'node:stream';
 import { UsageError } from './common.js';
-import { normalizeLineEnds } from '../smtp/message-reader.js';
+import { normalizeLineEnds } from '../session/message-reader.js';
 
 /**
  * The messages named on a command line: files (one message each), directories (every

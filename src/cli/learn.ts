@@ -20,8 +20,8 @@ learning it as the other class moves it. Progress goes to stderr.
   --data-dir DIR      learn into the embedded store in DIR
   --set KEY=VALUE     override any policy key by its dotted path (repeatable)
 
-A running server with the embedded store keeps its own copy in memory and writes it to
-the data dir on exit: train it with --server (or rspamc), not with --data-dir.
+While a server runs on the embedded store, it is the data dir's one writer: train it with
+--server (or rspamc); learn --data-dir is refused until it stops.
 `;
 
 /** Learns one message somewhere: the local store, or a server over HTTP. */
@@ -139,7 +139,7 @@ export async function learnCommand(args: string[]): Promise<number> {
       throw err;
     });
   } else {
-    const engine = await openEngine({ policiesDir: values.policies, overrides: overridesFrom(values) });
+    const engine = await openEngine({ policiesDir: values.policies, overrides: overridesFrom(values), access: 'write', command: 'learn' });
     try {
       tally = await runLearn(localLearner(engine, cls), plan, engine.policy.policy.limits.max_message_size, { jobs, progress, onError });
     } finally {

@@ -2,9 +2,9 @@ import fs from 'node:fs/promises';
 import { parse, UsageError } from './common.js';
 import { policiesDirOf, policiesOption, reportFailure } from './policy-errors.js';
 import { loadPolicy } from '../policy/load.js';
-import { splitHostPort } from '../policy/types-common.js';
-import { historyEntryProblem, replayHistory, type WhatIfReport } from '../policy/whatif.js';
-import type { HistoryEntry } from '../observability/history.js';
+import { splitHostPort } from '../net/schema.js';
+import { historyEntryProblem, replayHistory, type WhatIfReport } from '../history/whatif.js';
+import type { HistoryEntry } from '../history/record.js';
 
 export const POLICY_WHATIF_HELP = `Usage: borderpatrol policy whatif DIR [--server URL] [--password PW] [--limit N]
        borderpatrol policy whatif DIR --history FILE

@@ -2,7 +2,7 @@ import net from 'node:net';
 import { commonOptions, overridesFrom, parse, UsageError } from './common.js';
 import { openEngine, type Engine } from './engine.js';
 import { planInputs, readInputs, type InputPlan, type MessageInput } from './inputs.js';
-import { scanMessage, type ScanEnvelope } from '../pipeline/scan-message.js';
+import { scanMessage, type ScanEnvelope } from '../session/scan.js';
 import type { Verdict } from '../decision/verdict.js';
 import type { Override } from '../policy/load.js';
 
@@ -88,7 +88,7 @@ export async function scanCommand(args: string[]): Promise<number> {
   }
   if (net.isIP(values.ip) === 0) throw new UsageError(`--ip ${values.ip}: not an IP address`);
   const plan = await planInputs(positionals);
-  const engine = await openEngine({ policiesDir: values.policies, overrides: scanOverrides(values, values.offline) });
+  const engine = await openEngine({ policiesDir: values.policies, overrides: scanOverrides(values, values.offline), access: 'read', command: 'scan' });
   const envelope: ScanEnvelope = { ip: values.ip, helo: values.helo, rcpts: values.rcpt, ...(values.from !== undefined ? { from: values.from } : {}) };
   let failed = 0;
   try {

@@ -1,3 +1,4 @@
+import { DataDirInUseError } from '../stores/sqlite/writer-lock.js';
 import cluster from 'node:cluster';
 import path from 'node:path';
 import { commonOptions, overridesFrom, parse } from './common.js';
@@ -60,6 +61,10 @@ export async function serveCommand(args: string[]): Promise<number> {
       );
       return 1;
     }
+    if (err instanceof DataDirInUseError) {
+      process.stderr.write(`borderpatrol: ${err.message}: one server per data dir. Stop that one first, or give this one its own --data-dir.\n`);
+      return 1;
+    }
     if (e.code === 'EADDRINUSE') {
       process.stderr.write(`borderpatrol: the listen address is already in use (${e.message}).\n`);
       return 1;
@@ -71,7 +76,12 @@ export async function serveCommand(args: string[]): Promise<number> {
   return new Promise<number>((resolve) => {
     const shutdown = (signal: string) => {
       log.info({ event: 'signal', signal }, 'signal received');
-      void running.stop().then(() => resolve(0));
+      void running.stop().then(() => {
+        // A worker's IPC channel to the primary would keep it alive past the stop: leave now,
+        // so SIGTERM is done as soon as the transactions in flight are.
+        if (cluster.isWorker) process.exit(0);
+        resolve(0);
+      });
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));

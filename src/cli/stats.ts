@@ -1,7 +1,7 @@
 import { parse, UsageError } from './common.js';
 import { loadPolicy } from '../policy/load.js';
-import { splitHostPort } from '../policy/types-common.js';
-import type { Stats } from '../admin/stats-routes.js';
+import { splitHostPort } from '../net/schema.js';
+import type { Stats } from '../history/stats.js';
 
 export const STATS_HELP = `Usage: borderpatrol stats [options]
 

@@ -1,5 +1,6 @@
 import type { CompiledPolicy } from '../policy/compiled.js';
-import type { ForcedAction, Phase } from '../checks/types.js';
+import type { Phase } from '../checks/manifest.js';
+import type { ForcedAction } from './hits.js';
 import { isAfterQueue } from '../policy/mode.js';
 import { actionForScore, type Action, type Verdict } from './verdict.js';
 import { Replies, type SmtpReply } from './replies.js';

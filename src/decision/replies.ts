@@ -63,4 +63,44 @@ export const Replies = {
   softReject: () => reply(451, '4.7.1', 'Message deferred, try again later'),
   listed: (reason: string) => reply(550, '5.7.1', reason),
   policyTempfail: () => reply(451, '4.3.0', 'Policy check temporarily unavailable, try again later'),
+  needMail: () => reply(503, '5.5.1', 'Error: need MAIL command'),
+  /** Never heard by anyone: the summary's reply when the client left before the verdict. */
+  clientGone: () => reply(421, '4.4.2', 'Client disconnected before the end of data, nothing relayed'),
 } as const;
+
+/** The SMTP phases a reply can answer. */
+export type ReplyPhase = 'connect' | 'helo' | 'mail' | 'rcpt' | 'data';
+
+/**
+ * The codes each phase may answer with (RFC 5321 §4.3.2), plus 421 anywhere (§3.8) and
+ * 554 after MAIL (§4.2.5: "transaction failed", what Postfix answers for policy refusals).
+ * The greeting in particular allows only 220, 554 and 421.
+ */
+export const LEGAL_CODES: Readonly<Record<ReplyPhase, ReadonlySet<number>>> = {
+  connect: new Set([220, 421, 554]),
+  helo: new Set([250, 421, 451, 502, 504, 550, 554]),
+  mail: new Set([250, 421, 451, 452, 455, 503, 550, 552, 553, 554, 555]),
+  rcpt: new Set([250, 251, 421, 450, 451, 452, 455, 503, 550, 551, 552, 553, 554, 555]),
+  data: new Set([250, 421, 450, 451, 452, 503, 550, 552, 554]),
+};
+
+/** What an illegal code becomes in each phase: the phase's general permanent or temporary refusal. */
+const FALLBACK: Readonly<Record<ReplyPhase, { permanent: number; temporary: number }>> = {
+  connect: { permanent: 554, temporary: 421 },
+  helo: { permanent: 550, temporary: 451 },
+  mail: { permanent: 550, temporary: 451 },
+  rcpt: { permanent: 550, temporary: 451 },
+  data: { permanent: 554, temporary: 451 },
+};
+
+/**
+ * The reply as the phase may carry it: a code the phase does not allow (a check's 550 at
+ * connect) becomes the phase's general refusal of the same class, keeping the enhanced
+ * code and the text.
+ */
+export function legalReply(phase: ReplyPhase, r: SmtpReply): SmtpReply {
+  if (LEGAL_CODES[phase].has(r.code)) return r;
+  if (r.code < 400) return r;
+  const f = FALLBACK[phase];
+  return { ...r, code: r.code >= 500 ? f.permanent : f.temporary };
+}

@@ -1,6 +1,6 @@
 import type { CompiledPolicy } from '../policy/compiled.js';
-import type { RecordedForce, RecordedHit } from '../pipeline/context.js';
-import { scoreHits, type ScoredHit } from '../scoring/score.js';
+import type { RecordedForce, RecordedHit } from './hits.js';
+import { scoreHits, type ScoredHit } from './score.js';
 import { Replies, type SmtpReply } from './replies.js';
 
 export type Action = 'accept' | 'add_header' | 'rewrite_subject' | 'greylist' | 'soft_reject' | 'reject';

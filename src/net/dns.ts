@@ -1,5 +1,6 @@
 import dns from 'node:dns';
 import type { CompiledPolicy } from '../policy/compiled.js';
+import { reversedIp } from './ip.js';
 
 /**
  * The one DNS client for checks (SPF/DKIM/DMARC, blocklists). Every lookup has a hard
@@ -18,6 +19,8 @@ export interface DnsSettings {
   timeout: number;
   /** Seconds answers and negative answers are kept. */
   cache_ttl: number;
+  /** Answers kept at most. */
+  cache_size: number;
 }
 
 /** A failed lookup, with the node:dns style code mailauth and the checks look at. */
@@ -38,8 +41,6 @@ const NEGATIVE = new Set(['ENOTFOUND', 'ENODATA']);
 export function isNegativeAnswer(err: unknown): boolean {
   return NEGATIVE.has((err as { code?: string } | null)?.code ?? '');
 }
-
-const MAX_CACHE_ENTRIES = 10_000;
 
 export class DnsClient {
   private readonly resolver: dns.promises.Resolver | null;
@@ -77,17 +78,38 @@ export class DnsClient {
     return this.resolve(name, 'TXT') as Promise<string[][]>;
   }
 
+  /**
+   * The client's name from its PTR record (the first one), or '' when there is none, the
+   * lookup failed or we are offline: a missing name is a fact about the client, not an error.
+   */
+  async reverse(ip: string): Promise<string> {
+    const r = reversedIp(ip);
+    if (!r) return '';
+    try {
+      const names = (await this.resolve(`${r.name}.${r.family === 4 ? 'in-addr' : 'ip6'}.arpa`, 'PTR')) as string[];
+      return (names[0] ?? '').replace(/\.$/, '').toLowerCase();
+    } catch {
+      return '';
+    }
+  }
+
   /** The function to hand to mailauth (bound to this client). */
   get resolveFn(): ResolveFn {
     return (name, rrtype) => this.resolve(name, rrtype);
   }
 
+  /** Answers held now (never more than cache_size). */
+  get cachedAnswers(): number {
+    return this.cache.size;
+  }
+
   private remember(key: string, answer: Promise<unknown>, now: number): void {
     const ttl = this.settings.cache_ttl * 1000;
-    if (ttl <= 0) return;
-    if (this.cache.size >= MAX_CACHE_ENTRIES) {
+    const max = this.settings.cache_size;
+    if (ttl <= 0 || max <= 0) return;
+    if (this.cache.size >= max) {
       // Oldest first (Map keeps insertion order): drop a tenth rather than one per insert.
-      let drop = Math.ceil(MAX_CACHE_ENTRIES / 10);
+      let drop = Math.ceil(max / 10);
       for (const k of this.cache.keys()) {
         if (drop-- <= 0) break;
         this.cache.delete(k);

@@ -124,3 +124,14 @@ export function networkOf(address: string, v4Bits = 24, v6Bits = 64): string {
   for (let i = 7n; i >= 0n; i--) groups.push(((v >> (i * 16n)) & 0xffffn).toString(16));
   return `${groups.join(':')}/${v6Bits}`;
 }
+
+/**
+ * An address in the reversed form DNS names use (blocklists, PTR): 192.0.2.1 → 1.2.0.192;
+ * IPv6 as 32 reversed nibbles.
+ */
+export function reversedIp(ip: string): { name: string; family: 4 | 6 } | null {
+  const p = parseIp(ip);
+  if (!p) return null;
+  if (p.family === 4) return { name: [0n, 8n, 16n, 24n].map((s) => (p.value >> s) & 255n).join('.'), family: 4 };
+  return { name: p.value.toString(16).padStart(32, '0').split('').reverse().join('.'), family: 6 };
+}

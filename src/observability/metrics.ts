@@ -44,18 +44,34 @@ export class Metrics {
     buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2],
     registers: [this.registry],
   });
+  /** Symbol hits by name (what `rspamc counters` shows); the symbols are the policy's, so the label set is bounded. */
+  readonly symbolHits = new Counter({ name: 'borderpatrol_symbol_hits_total', help: 'Times a check reported each symbol', labelNames: ['symbol'], registers: [this.registry] });
   readonly checkErrors = new Counter({ name: 'borderpatrol_check_errors_total', help: 'Checks that failed or timed out', labelNames: ['check'], registers: [this.registry] });
   readonly storeErrors = new Counter({ name: 'borderpatrol_store_errors_total', help: 'Store operations that failed', labelNames: ['operation'], registers: [this.registry] });
   readonly policyReloads = new Counter({ name: 'borderpatrol_policy_reloads_total', help: 'Policy reload attempts', labelNames: ['result'], registers: [this.registry] });
   readonly policyValid = new Gauge({
     name: 'borderpatrol_policy_valid',
     help: '1 when the policy files on disk are valid and in force, 0 while a broken edit is being ignored',
+    // Over workers: 0 as soon as one of them runs on a stale policy.
+    aggregator: 'min',
     registers: [this.registry],
   });
-  readonly policyLoadedAt = new Gauge({ name: 'borderpatrol_policy_loaded_timestamp_seconds', help: 'When the policy in force was loaded', registers: [this.registry] });
+  readonly policyLoadedAt = new Gauge({
+    name: 'borderpatrol_policy_loaded_timestamp_seconds',
+    help: 'When the policy in force was loaded',
+    // Over workers: the newest load (a sum of timestamps means nothing).
+    aggregator: 'max',
+    registers: [this.registry],
+  });
 
   constructor(options: { defaults?: boolean } = {}) {
-    if (options.defaults !== false) collectDefaultMetrics({ register: this.registry, prefix: 'borderpatrol_' });
+    if (options.defaults !== false) {
+      collectDefaultMetrics({ register: this.registry, prefix: 'borderpatrol_' });
+      // prom-client leaves the start time out of a cluster's sum; the oldest worker's is the
+      // service's uptime as far as a dashboard is concerned.
+      const started = this.registry.getSingleMetric('borderpatrol_process_start_time_seconds') as unknown as { aggregator: string } | undefined;
+      if (started) started.aggregator = 'min';
+    }
     this.policyValid.set(1);
   }
 }

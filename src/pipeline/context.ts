@@ -1,8 +1,9 @@
 import type { Logger } from '../observability/logger.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import type { Store } from '../stores/types.js';
-import type { SymbolHit, ForcedAction, Phase } from '../checks/types.js';
-import type { ParsedMessage } from '../scoring/parsed-message.js';
+import type { RecordedForce, RecordedHit } from '../decision/hits.js';
+import type { ParsedMessage } from '../mail/parsed-message.js';
+import type { Verdict } from '../decision/verdict.js';
 
 /** Who is talking to us, as far as we know it. */
 export interface ClientInfo {
@@ -14,28 +15,14 @@ export interface ClientInfo {
   tls: boolean;
   /** 'ESMTP' after EHLO, 'SMTP' after HELO. */
   proto: string;
-  /** Where ip came from: the socket, a PROXY header, or Postfix's XFORWARD. */
-  source: 'socket' | 'proxy' | 'xforward';
+  /** Where ip came from: the socket, a PROXY header, Postfix's XFORWARD, milter macros, or a scan's --ip. */
+  source: 'socket' | 'proxy' | 'xforward' | 'milter' | 'scan';
 }
 
 export interface Envelope {
   /** '' for the null sender <>. */
   from: string;
   rcpts: string[];
-}
-
-/** A hit with the check that produced it and whether that check was in dry-run. */
-export interface RecordedHit extends SymbolHit {
-  check: string;
-}
-
-export interface RecordedForce extends ForcedAction {
-  check: string;
-  phase: Phase;
-  /** The check (or the whole policy) was in dry-run: logged and stamped, not enforced. */
-  dryRun: boolean;
-  /** The check's policy section (whose dry_run applied), so `policy whatif` can re-judge it. */
-  section?: string | null;
 }
 
 /**
@@ -63,4 +50,6 @@ export interface TransactionContext {
   allowlisted: boolean;
   /** Set when the client is one of our own networks. */
   trusted: boolean;
+  /** The verdict of the data phase, for the postfilter checks (absent before). */
+  verdict?: Verdict;
 }

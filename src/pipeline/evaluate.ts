@@ -1,7 +1,7 @@
 import type { Pipeline } from './runner.js';
 import type { TransactionContext } from './context.js';
 import { decide, type Verdict } from '../decision/verdict.js';
-import { parseMessage } from '../scoring/parse.js';
+import { parseMessage } from '../mail/parse.js';
 
 /**
  * End-of-DATA evaluation: parse once, run the data-phase checks, decide. The live proxy

@@ -1,17 +1,9 @@
-import type { Check, Phase, Outcome } from '../checks/types.js';
-import type { TransactionContext, RecordedForce } from './context.js';
+import type { Check, Outcome } from './check.js';
+import type { Phase, SectionSettings } from '../checks/manifest.js';
+import type { RecordedForce } from '../decision/hits.js';
+import type { TransactionContext } from './context.js';
 import { Replies } from '../decision/replies.js';
 import type { Metrics } from '../observability/metrics.js';
-
-/** The fields every check section carries (see policy/types-common.ts checkBase). */
-interface SectionSettings {
-  enabled: boolean;
-  dry_run: boolean;
-  on_error: 'skip' | 'tempfail';
-  timeout: number;
-}
-
-const ALWAYS_ON: SectionSettings = { enabled: true, dry_run: false, on_error: 'skip', timeout: 5000 };
 
 export class CheckTimeoutError extends Error {
   constructor(check: string, ms: number) {
@@ -47,11 +39,14 @@ export class Pipeline {
   async run(phase: Phase, ctx: TransactionContext): Promise<RecordedForce | null> {
     for (const check of this.checks(phase)) {
       const settings = sectionSettings(check, ctx);
-      if (!settings.enabled) continue;
+      if (!settings.enabled && !check.ignoresEnabled) continue;
       if (ctx.signal.aborted) return null;
       const outcome = await this.runOne(check, settings, ctx, phase);
       if (!outcome) continue;
-      for (const h of outcome.hits ?? []) ctx.hits.push({ ...h, check: check.name });
+      for (const h of outcome.hits ?? []) {
+        ctx.hits.push({ ...h, check: check.name });
+        this.metrics?.symbolHits.inc({ symbol: h.name });
+      }
       if (outcome.force) {
         const dryRun = settings.dry_run || ctx.policy.policy.dry_run;
         const recorded: RecordedForce = { ...outcome.force, check: check.name, section: check.section, phase, dryRun };
@@ -88,10 +83,9 @@ export class Pipeline {
   }
 }
 
+/** A check's section is its manifest's, and the schema has one for every manifest (checkBase). */
 function sectionSettings(check: Check, ctx: TransactionContext): SectionSettings {
-  if (!check.section) return ALWAYS_ON;
-  const section = (ctx.policy.policy as unknown as Record<string, SectionSettings | undefined>)[check.section];
-  return section ?? ALWAYS_ON;
+  return (ctx.policy.policy as unknown as Record<string, SectionSettings>)[check.section];
 }
 
 /** A counting semaphore: caps concurrent content scans so a burst cannot exhaust memory. */

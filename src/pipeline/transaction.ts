@@ -2,7 +2,8 @@ import crypto from 'node:crypto';
 import type { Logger } from '../observability/logger.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import type { Store } from '../stores/types.js';
-import type { ClientInfo, RecordedForce, RecordedHit, TransactionContext } from './context.js';
+import type { ClientInfo, TransactionContext } from './context.js';
+import type { RecordedForce, RecordedHit } from '../decision/hits.js';
 
 /** Random bytes drawn in bulk: one call to the system for every 1,024 ids, not one per id. */
 const ID_POOL = Buffer.alloc(6 * 1024);

@@ -19,6 +19,8 @@ export interface CompiledPolicy {
   readonly trustedNetworks: CidrSet;
   readonly xforwardHosts: CidrSet;
   readonly proxyTrusted: CidrSet;
+  /** Who may connect to the milter port (milter.peers). */
+  readonly milterPeers: CidrSet;
   /** Weight of a symbol from symbols.yaml (0 when absent). */
   weight(symbol: string): number;
   /** Resolve a path given in a policy file (relative to the policies directory). */
@@ -44,6 +46,7 @@ export function compilePolicy(policy: Policy, dir: string, version: string): Com
     trustedNetworks: new CidrSet(policy.smtp.trusted_networks),
     xforwardHosts: new CidrSet(policy.smtp.xforward_hosts),
     proxyTrusted: new CidrSet(policy.proxy_protocol.trusted),
+    milterPeers: new CidrSet(policy.milter.peers),
     weight: (symbol: string) => weights.get(symbol) ?? 0,
     resolvePath: (p: string) => path.resolve(base, p),
   });

@@ -9,7 +9,7 @@ import { writeFileAtomic } from './atomic-write.js';
 import { getYamlValue, setYamlValue } from './yaml-edit.js';
 import { LIST_KINDS, parseListText, validateListEntry, type ListKind } from './lists.js';
 import { closestKey, kindAt, knownKeysAt, schemaAt } from './schema-walk.js';
-import { checkSections } from '../checks/sections.js';
+import { checkSections } from '../checks/manifests.js';
 
 /**
  * Edits of the policy files from the command line (`policy set`, `list add|remove`). Every

@@ -1,4 +1,4 @@
-import { isIpOrCidr } from './types-common.js';
+import { isIpOrCidr } from '../net/schema.js';
 import { CidrSet } from '../net/ip.js';
 
 /**

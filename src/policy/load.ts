@@ -10,8 +10,8 @@ import { LIST_KINDS, parseListText, validateListEntry } from './lists.js';
 import { compilePolicy, type CompiledPolicy } from './compiled.js';
 import { displayPath, issueMessage } from './issue-messages.js';
 import { closestKey, emptyMeansDefault, knownKeysAt } from './schema-walk.js';
-import { CHECK_MODULES, knownSymbols } from '../checks/registry.js';
-import { checkSections } from '../checks/sections.js';
+import { declaresSymbols, knownSymbols } from './symbols.js';
+import { checkSections } from '../checks/manifests.js';
 
 /** A `--set key=value` override, applied after the files and before validation. */
 export interface Override {
@@ -308,8 +308,8 @@ function symbolProblemsDespite(error: z.ZodError, raw: Record<string, unknown>, 
   for (const k of dropped) delete partial[k];
   const retry = policySchema.safeParse(partial);
   if (!retry.success) return [];
-  const declaresSymbols = CHECK_MODULES.some((m) => m.policySymbols && dropped.has(m.name));
-  return symbolProblems(retry.data, sources, fallback, !declaresSymbols);
+  const namesOwnSymbols = [...dropped].some(declaresSymbols);
+  return symbolProblems(retry.data, sources, fallback, !namesOwnSymbols);
 }
 
 export interface LoadedPolicy {

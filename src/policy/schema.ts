@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import os from 'node:os';
 import net from 'node:net';
-import { hostPort, cidr } from './types-common.js';
-import { checkSections } from '../checks/sections.js';
+import { hostPort, cidr } from '../net/schema.js';
+import { checkSections } from '../checks/manifests.js';
+import { symbolName } from '../checks/manifest.js';
 import { redisUrlProblem } from '../stores/redis/url.js';
 import { modeProblem } from './mode.js';
 
@@ -46,6 +47,8 @@ const recipientVerificationSchema = z
     cache_ttl: z.number().min(0).default(300),
     /** Seconds a "no such user" answer is cached. */
     negative_cache_ttl: z.number().min(0).default(60),
+    /** Answers kept at most (oldest dropped first): a dictionary attack cannot grow memory past it. */
+    cache_size: z.number().int().min(0).default(10_000),
   })
   .prefault({});
 
@@ -129,6 +132,8 @@ const dnsSchema = z
     timeout: z.number().int().positive().default(1500),
     /** Seconds answers (including "no such name") are remembered. */
     cache_ttl: z.number().int().min(0).default(60),
+    /** Answers kept at most (oldest dropped first), whatever names strangers make us look up. */
+    cache_size: z.number().int().min(0).default(10_000),
   })
   .prefault({});
 
@@ -181,6 +186,17 @@ const smtpSchema = z
   })
   .prefault({});
 
+const milterSchema = z
+  .strictObject({
+    /**
+     * In milter mode, the Postfix hosts that may connect to the milter port; anyone else is
+     * disconnected at once (a stranger could otherwise probe the scoring and spend greylist
+     * and rate-limit state for others).
+     */
+    peers: z.array(cidr).default(['127.0.0.1', '::1']),
+  })
+  .prefault({});
+
 const actionsSchema = z
   .strictObject({
     reject: z.number().default(15),
@@ -205,7 +221,7 @@ const historySchema = z
 
 export const policySchema = z
   .strictObject({
-    mode: z.enum(['mx', 'content_filter', 'proxy_filter']).default('mx'),
+    mode: z.enum(['mx', 'content_filter', 'proxy_filter', 'milter']).default('mx'),
     hostname: z.string().min(1).default(os.hostname()),
     listen: hostPort.default('0.0.0.0:25'),
     dry_run: z.boolean().default(false),
@@ -228,9 +244,10 @@ export const policySchema = z
     store: storeSchema,
     admin: adminSchema,
     smtp: smtpSchema,
+    milter: milterSchema,
     history: historySchema,
     actions: actionsSchema,
-    symbols: z.record(z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'symbol names are UPPER_CASE'), symbolSchema).default({}),
+    symbols: z.record(symbolName, symbolSchema).default({}),
     lists: z.record(z.string(), z.array(z.string())).default({}),
     ...checkSections,
   })

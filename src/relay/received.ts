@@ -1,16 +1,15 @@
-import type { SMTPServerSession } from 'smtp-server';
 import type { TransactionContext } from '../pipeline/context.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import { fold } from '../decision/spam-headers.js';
 
 /** Our hop's Received field, in the shape Postfix writes its own (RFC 5321 §4.4). */
-export function receivedHeader(tx: TransactionContext, session: SMTPServerSession, policy: CompiledPolicy): string {
+export function receivedHeader(tx: TransactionContext, policy: CompiledPolicy, tls?: { version: string; cipher: string }): string {
   const c = tx.client;
   const ipLiteral = c.ip.includes(':') ? `IPv6:${c.ip}` : c.ip;
   const from = `${clean(c.helo) || 'unknown'} (${clean(c.rdns) || 'unknown'} [${ipLiteral}])`;
   let proto = c.proto === 'ESMTP' ? 'ESMTP' : 'SMTP';
   if (c.tls) proto += 'S';
-  const tlsNote = c.tls && session.tlsOptions ? ` (using ${clean(String(session.tlsOptions.version ?? 'TLS'))} with cipher ${clean(String(session.tlsOptions.name ?? ''))})` : '';
+  const tlsNote = c.tls && tls ? ` (using ${clean(tls.version || 'TLS')} with cipher ${clean(tls.cipher)})` : '';
   const forRcpt = tx.envelope.rcpts.length === 1 ? ` for <${clean(tx.envelope.rcpts[0] ?? '')}>` : '';
   return fold(`Received: from ${from}${tlsNote} by ${policy.policy.hostname} (Borderpatrol) with ${proto} id ${tx.id}${forRcpt}; ${rfc2822Date(new Date())}`);
 }

@@ -164,7 +164,7 @@ export class Relay {
       if (rcptReply.code < 300) answer = { ok: true };
       else answer = { ok: false, reply: passBack(rcptReply) };
       const ttl = answer.ok ? rv.cache_ttl : rcptReply.code >= 500 ? rv.negative_cache_ttl : 0;
-      if (ttl > 0) this.cacheAnswer(key, answer, now + ttl * 1000);
+      if (ttl > 0) this.cacheAnswer(key, answer, now + ttl * 1000, rv.cache_size);
       return answer;
     } catch {
       this.pool.discard(client);
@@ -172,13 +172,20 @@ export class Relay {
     }
   }
 
-  private cacheAnswer(key: string, answer: VerifyAnswer, expires: number): void {
-    // Bounded: a dictionary attack must not grow memory without limit.
-    if (this.verifyCache.size >= 50_000) {
-      const oldest = this.verifyCache.keys().next().value;
-      if (oldest !== undefined) this.verifyCache.delete(oldest);
+  private cacheAnswer(key: string, answer: VerifyAnswer, expires: number, max: number): void {
+    // Bounded: a dictionary attack must not grow memory without limit. Oldest first (Map
+    // keeps insertion order); a policy reload may have lowered the bound by more than one.
+    this.verifyCache.delete(key);
+    for (const oldest of this.verifyCache.keys()) {
+      if (this.verifyCache.size < max) break;
+      this.verifyCache.delete(oldest);
     }
-    this.verifyCache.set(key, { answer, expires });
+    if (max > 0) this.verifyCache.set(key, { answer, expires });
+  }
+
+  /** Recipient answers held now (never more than recipient_verification.cache_size). */
+  get cachedRecipients(): number {
+    return this.verifyCache.size;
   }
 
   /** Postfix reachable and greeting us (for /healthz). */

@@ -1,5 +1,5 @@
 import { domainToASCII } from 'node:url';
-import { trimEndWhile } from '../scoring/linear-text.js';
+import { trimEndWhile } from '../mail/linear-text.js';
 
 export type AddressCheck = { ok: true; address: string; local: string; domain: string } | { ok: false; why: 'syntax' | 'routing' };
 

@@ -3,8 +3,8 @@ import type { CompiledPolicy } from '../policy/compiled.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Store } from './types.js';
-import { MemoryStore } from './memory/memory-store.js';
-import { RedisStore } from './redis/redis-store.js';
+import { bayesRetention } from './retention.js';
+import { SqliteStore } from './sqlite/sqlite-store.js';
 import { redact } from './redis/url.js';
 
 export interface OpenStoreOptions {
@@ -14,21 +14,29 @@ export interface OpenStoreOptions {
    */
   readyTimeout?: number;
   requireReady?: boolean;
+  /**
+   * The embedded store has one writer per data dir: 'write' (the default: the server, or a
+   * CLI command that writes) takes its lock and is refused while another process holds it;
+   * 'read' opens it read-only beside a running server.
+   */
+  access?: 'write' | 'read';
+  /** Who opens it, as named to a process refused by the writer lock ("serve", "learn"…). */
+  role?: string;
 }
 
 /**
  * Pick the store from policy: Redis when store.redis (or --redis) is set, else the embedded
- * store persisted in store.data_dir. A relative data_dir is taken from the working directory
+ * SQLite store in store.data_dir. A relative data_dir is taken from the working directory
  * (the documented default is ./data beside where the server runs), not from the policies
  * directory: state does not belong among the files admins edit.
  */
 export async function openStore(policy: CompiledPolicy, log: Logger, metrics: Metrics | null, options: OpenStoreOptions = {}): Promise<Store> {
   const s = policy.policy.store;
   if (!s.redis) {
-    const store = new MemoryStore({ dataDir: path.resolve(s.data_dir), log, metrics });
-    await store.ready();
-    return store;
+    return new SqliteStore({ dataDir: path.resolve(s.data_dir), access: options.access ?? 'write', role: options.role ?? 'serve', retention: bayesRetention(policy.policy), log, metrics });
   }
+  // ioredis is loaded only when Redis is configured: an embedded setup starts without it.
+  const { RedisStore } = await import('./redis/redis-store.js');
   const store = new RedisStore({ url: s.redis, prefix: s.prefix, commandTimeout: s.command_timeout, log, metrics });
   try {
     await store.ready(options.readyTimeout ?? 5000);

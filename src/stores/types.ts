@@ -1,7 +1,12 @@
 /**
- * The one interface behind which shared state lives. Two implementations: memory/ (the
- * embedded default, persisted to the data dir) and redis/ (standalone, Sentinel, Cluster).
- * Every check-and-set is atomic in both. Only main.ts chooses the implementation.
+ * The one interface behind which shared state lives, made of one part per feature
+ * (greylist, counters, Bayes, history). Two implementations: sqlite/ (the embedded default,
+ * one database file in the data dir) and redis/ (standalone, Sentinel, Cluster), each with
+ * one file per part. Every check-and-set is atomic in both. Only main.ts (and the CLI's
+ * engine) choose the implementation, through open.ts.
+ *
+ * Adding a feature's state: declare its part interface here and add it to Store, then one
+ * file in sqlite/ (its tables and statements) and one in redis/ (its keys and scripts).
  *
  * Keys passed in are logical (no prefix); implementations add their configured prefix.
  */
@@ -58,27 +63,40 @@ export interface BayesTokenCounts {
 
 export type LearnResult = 'learned' | 'relearned' | 'already_learned';
 
+/** How long learned Bayes data is kept and how much of it (policy: bayes.expire_days, bayes.max_stored_tokens). */
+export interface BayesRetention {
+  /** Seconds a token (or a learned message's digest) is kept after it was last learned; 0 keeps it forever. */
+  expireSeconds: number;
+  /** Most tokens kept; past it the rarest go first (Redis: new tokens are not added). */
+  maxTokens: number;
+}
+
+export const DEFAULT_BAYES_RETENTION: BayesRetention = { expireSeconds: 180 * 86_400, maxTokens: 2_000_000 };
+
 /** Counters a rate-limit check needs; rate-limiter-flexible gets its backend from here. */
 export type RateLimiterBackend = { kind: 'memory' } | { kind: 'redis'; client: unknown; prefix: string };
 
-export interface Store {
-  readonly kind: 'memory' | 'redis';
-
+export interface GreylistPart {
   /**
    * Atomic greylist check-and-set of one entry, in one round trip. `group` is what entries
    * share (the client network for a triplet, so auto-allow can count per network; on Redis
    * Cluster it is the hash tag), `id` the rest (sender|recipient). Neither may contain `}`;
-   * `group` may not contain `|`.
+   * `group` may not contain `|`. A pass is durable before this resolves.
    */
   greylistCheck(group: string, id: string, options: GreylistOptions): Promise<GreylistResult>;
   /** Entries whose `group|id` key contains `match` (all when empty), for the admin view; at most `limit`. */
   greylistList(match: string, limit: number): Promise<GreylistEntry[]>;
   /** Mark an entry (`group|id`) passed at once (admin release). Returns false when it did not exist. */
   greylistRelease(key: string, passTtl: number): Promise<boolean>;
+}
+
+export interface CounterPart {
   /** Increment a counter, (re)setting its time to live, and return the new value. */
   counterIncrement(key: string, ttlSeconds: number): Promise<number>;
   counterGet(key: string): Promise<number>;
+}
 
+export interface BayesPart {
   /** Counts for each token, in order; unknown tokens count {0,0}. */
   bayesGetTokens(tokens: readonly string[]): Promise<BayesTokenCounts[]>;
   /** Number of learned messages of each class. */
@@ -86,13 +104,20 @@ export interface Store {
   /**
    * Learn a message's unique tokens as `cls`, atomically with its digest: the same
    * message twice is a no-op, the same message as the other class moves its counts.
+   * Durable before it resolves (a client is told it was learned).
    */
-  bayesLearn(digest: string, tokens: readonly string[], cls: BayesClass): Promise<LearnResult>;
+  bayesLearn(digest: string, tokens: readonly string[], cls: BayesClass, retention?: BayesRetention): Promise<LearnResult>;
+}
 
+export interface HistoryPart {
   /** Append one JSON verdict to the history ring, keeping at most `max`. */
   historyPush(entry: string, max: number): Promise<void>;
   /** The newest `limit` entries, newest first. */
   historyRead(limit: number): Promise<string[]>;
+}
+
+export interface Store extends GreylistPart, CounterPart, BayesPart, HistoryPart {
+  readonly kind: 'sqlite' | 'redis';
 
   /** What rate-limiter-flexible should count in. */
   rateLimiterBackend(): RateLimiterBackend;
@@ -102,6 +127,6 @@ export interface Store {
 
   /** Resolves when the store can serve (Redis: connected and ready). */
   ready(): Promise<void>;
-  /** Persist (memory) or disconnect (Redis). */
+  /** Close the database (embedded) or disconnect (Redis). */
   close(): Promise<void>;
 }

@@ -5,8 +5,8 @@ import { loadPolicy } from '../../src/policy/load.js';
 import type { CompiledPolicy } from '../../src/policy/compiled.js';
 import { createChecks } from '../../src/checks/registry.js';
 import { Pipeline } from '../../src/pipeline/runner.js';
-import { scanMessage, type ScanEnvelope } from '../../src/pipeline/scan-message.js';
-import { MemoryStore } from '../../src/stores/memory/memory-store.js';
+import { scanMessage, type ScanEnvelope } from '../../src/session/scan.js';
+import { SqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import type { Verdict } from '../../src/decision/verdict.js';
 
@@ -60,9 +60,9 @@ export async function bayesPolicy(files: Record<string, string> = {}, set: Recor
   return compiled;
 }
 
-/** The scan path of `borderpatrol scan` on a MemoryStore. */
+/** The scan path of `borderpatrol scan` on a SqliteStore. */
 export class BayesScanner {
-  readonly store = new MemoryStore();
+  readonly store = new SqliteStore();
   private readonly pipeline: Pipeline;
 
   constructor(readonly policy: CompiledPolicy) {

@@ -4,12 +4,12 @@ import { policySchema } from '../../src/policy/schema.js';
 import { learnMessage } from '../../src/bayes/learn.js';
 import { tokenize } from '../../src/bayes/tokenizer.js';
 import { tokenKeys } from '../../src/bayes/token-key.js';
-import { parseMessage } from '../../src/scoring/parse.js';
+import { parseMessage } from '../../src/mail/parse.js';
 import { autolearnClass } from '../../src/bayes/autolearn.js';
 import { bayesHit } from '../../src/bayes/confidence.js';
 import { chi2Q, combine } from '../../src/bayes/classifier.js';
 import { newTransaction } from '../../src/pipeline/transaction.js';
-import { MemoryStore } from '../../src/stores/memory/memory-store.js';
+import { SqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { BayesScanner, bayesPolicy, cleanupPolicies } from './helpers.js';
 import { hamMessage, spamMessage } from './synthetic.js';
@@ -20,13 +20,13 @@ const policy = policySchema.parse({});
 const limits = { parse: policy.limits, tokenizer: { maxTokens: policy.bayes.max_tokens, maxTextChars: policy.bayes.max_text } };
 const buf = (s: string) => Buffer.from(s);
 
-async function countsOf(store: MemoryStore, raw: string) {
+async function countsOf(store: SqliteStore, raw: string) {
   const keys = tokenKeys(tokenize(await parseMessage(buf(raw), policy.limits)));
   return store.bayesGetTokens(keys);
 }
 
 test('learn, learn again (no-op), learn as the other class (moves the counts)', async () => {
-  const store = new MemoryStore();
+  const store = new SqliteStore();
   const raw = spamMessage({ seed: 1 });
   assert.equal(await learnMessage(store, buf(raw), 'spam', limits), 'learned');
   assert.deepEqual(await store.bayesTotals(), { spam: 1, ham: 0 });
@@ -76,7 +76,7 @@ test('probability → symbol: nothing in the unsure middle, confidence grows tow
   assert.equal(ham?.factor, 1);
 });
 
-async function train(store: MemoryStore, spam: number, ham: number, offset = 0): Promise<void> {
+async function train(store: SqliteStore, spam: number, ham: number, offset = 0): Promise<void> {
   for (let i = 0; i < spam; i++) await learnMessage(store, buf(spamMessage({ seed: offset + i })), 'spam', limits);
   for (let i = 0; i < ham; i++) await learnMessage(store, buf(hamMessage({ seed: offset + i })), 'ham', limits);
 }
@@ -111,7 +111,7 @@ test('min_learns comes from policy (bayes.min_learns)', async () => {
 
 test('autolearn: the score of the OTHER symbols decides, Bayes never counts', async () => {
   const compiled = await bayesPolicy({ 'symbols.yaml': 'ALLOWLIST_IP:\n  score: 15\nALLOWLIST_SENDER:\n  score: -20\nBAYES_SPAM:\n  score: 10\nBAYES_HAM:\n  score: -5\n' }, { 'bayes.autolearn.enabled': 'true' });
-  const ctx = newTransaction({ connectionId: 'c', client: { ip: '192.0.2.1', port: 25, rdns: '', helo: 'h', tls: false, proto: 'ESMTP', source: 'socket' }, policy: compiled, store: new MemoryStore(), log: silentLogger() });
+  const ctx = newTransaction({ connectionId: 'c', client: { ip: '192.0.2.1', port: 25, rdns: '', helo: 'h', tls: false, proto: 'ESMTP', source: 'socket' }, policy: compiled, store: new SqliteStore(), log: silentLogger() });
   ctx.message = await parseMessage(buf(spamMessage({ seed: 3 })), policy.limits);
   const settings = compiled.policy.bayes.autolearn;
   ctx.hits.push({ name: 'BAYES_SPAM', factor: 1, check: 'bayes' });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { policySchema } from '../../src/policy/schema.js';
-import { parseMessage } from '../../src/scoring/parse.js';
+import { parseMessage } from '../../src/mail/parse.js';
 import { tokenize, words, normalizeWord } from '../../src/bayes/tokenizer.js';
 import { tokenKey, tokenKeys } from '../../src/bayes/token-key.js';
 import { messageDigest } from '../../src/bayes/digest.js';

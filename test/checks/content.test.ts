@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Scanner, testPolicy, message, multipart } from './helpers.js';
 import { PolicyError } from '../../src/policy/errors.js';
 import { compiledRules } from '../../src/checks/content/rules.js';
+import { GTUBE } from '../../src/checks/content/gtube.js';
 
 let shipped: Scanner;
 before(async () => {
@@ -187,4 +188,49 @@ test('MIME structure past the limits is scored', async () => {
   const parts = Array.from({ length: 12 }, () => TEXT_PART);
   const few = new Scanner(await testPolicy({ set: { 'limits.max_mime_parts': '5' } }));
   assert.ok('MIME_TOO_MANY_PARTS' in (await few.scan(multipart(BASE, parts))).symbols);
+});
+
+test('GTUBE is refused with 554 5.7.1 whatever the score, also when base64-encoded; content.gtube: false turns it off', async () => {
+  const plain = await shipped.scan(message({ body: `This is the GTUBE test:\r\n${GTUBE}\r\n` }));
+  assert.equal(plain.verdict.action, 'reject');
+  assert.equal(plain.verdict.reply?.code, 554);
+  assert.match(`${plain.verdict.reply?.enhanced} ${plain.verdict.reply?.text}`, /^5\.7\.1 .*GTUBE/);
+  const encoded = await shipped.scan(message({ headers: ['Content-Transfer-Encoding: base64'], body: Buffer.from(`test ${GTUBE} test`).toString('base64') }));
+  assert.equal(encoded.verdict.action, 'reject');
+  // Most of the string is not GTUBE: nothing is forced.
+  const near = await shipped.scan(message({ body: GTUBE.slice(0, 40) }));
+  assert.equal(near.verdict.action, 'accept');
+  const off = new Scanner(await testPolicy({ set: { 'content.gtube': 'false' } }));
+  assert.equal((await off.scan(message({ body: GTUBE }))).verdict.action, 'accept');
+});
+
+test('hidden HTML text scores HTML_HIDDEN_TEXT and is not what body rules read', async () => {
+  const rules = `rules:
+  - symbol: TEST_HIDDEN
+    type: hidden_text
+    min_letters: 20
+  - symbol: TEST_WORD
+    type: body
+    match: substring
+    pattern: "mortgage"
+  - symbol: TEST_DECODED
+    type: body
+    match: substring
+    pattern: "müller café"
+`;
+  const s = new Scanner(await testPolicy({ files: { 'checks/content.yaml': rules }, symbols: { TEST_HIDDEN: 2, TEST_WORD: 1, TEST_DECODED: 1 } }));
+  const hidden = await s.scan(
+    message({
+      headers: ['Content-Type: text/html; charset=utf-8'],
+      body: '<p>M&uuml;ller Caf&eacute; newsletter</p><div style="display:none">mortgage refinance lowest rates guaranteed</div>',
+    }),
+  );
+  assert.ok('TEST_HIDDEN' in hidden.symbols);
+  assert.match(hidden.details.TEST_HIDDEN ?? '', /^38 hidden letters: mortgage refinance/);
+  assert.ok(!('TEST_WORD' in hidden.symbols), 'hidden words are not body text');
+  assert.ok('TEST_DECODED' in hidden.symbols, 'entities are decoded in body text');
+  const short = await s.scan(message({ headers: ['Content-Type: text/html'], body: '<p>Hi</p><span style="font-size:0">preheader</span>' }));
+  assert.ok(!('TEST_HIDDEN' in short.symbols), 'fewer hidden letters than min_letters');
+  const shipped = await new Scanner(await testPolicy()).scan(message({ headers: ['Content-Type: text/html'], body: '<p>Hello</p><font color="#ffffff">cheap meds online pharmacy no prescription</font>' }));
+  assert.ok('HTML_HIDDEN_TEXT' in shipped.symbols);
 });

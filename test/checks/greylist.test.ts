@@ -1,15 +1,17 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { normalizeSender, tripletKey, messageKey } from '../../src/checks/greylist/keys.js';
-import { settleGreylist } from '../../src/checks/greylist/message.js';
-import { greylistCheckModule } from '../../src/checks/greylist/index.js';
-import { MemoryStore } from '../../src/stores/memory/memory-store.js';
+import { settleVerdict } from '../../src/pipeline/postfilter.js';
+import { Pipeline } from '../../src/pipeline/runner.js';
+import type { Verdict } from '../../src/decision/verdict.js';
+import { greylistCheck } from '../../src/checks/greylist/index.js';
+import { SqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
 import { defaultPolicy } from '../../src/policy/load.js';
 import { policySchema } from '../../src/policy/schema.js';
 import { newTransaction } from '../../src/pipeline/transaction.js';
 import { decide } from '../../src/decision/verdict.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import type { ParsedMessage } from '../../src/scoring/parsed-message.js';
+import type { ParsedMessage } from '../../src/mail/parsed-message.js';
 import type { Store } from '../../src/stores/types.js';
 import type { TransactionContext } from '../../src/pipeline/context.js';
 
@@ -76,10 +78,10 @@ describe('greylist keys', () => {
 });
 
 describe('RCPT greylisting check', () => {
-  const check = greylistCheckModule.create({ store: new MemoryStore(), log: silentLogger(), metrics: null })[0]!;
+  const check = greylistCheck.create({ store: new SqliteStore(), log: silentLogger(), metrics: null })[0]!;
 
   it('defers a new triplet with 451 4.7.1 and exempts allow-listed, trusted and exempt networks', async () => {
-    const store = new MemoryStore();
+    const store = new SqliteStore();
     const tx = context(store, { greylist: { enabled: true } });
     tx.currentRcpt = 'user@example.com';
     const out = await check.run(tx);
@@ -97,6 +99,10 @@ describe('RCPT greylisting check', () => {
   });
 });
 
+/** The postfilter phase with the greylist checks, as the Session runs it after the verdict. */
+const postfilter = new Pipeline(greylistCheck.create({ store: new SqliteStore(), log: silentLogger(), metrics: null }));
+const settleGreylist = (v: Verdict, tx: TransactionContext): Promise<Verdict> => settleVerdict(postfilter, tx, v);
+
 describe('score-band greylisting', () => {
   const band = { actions: { greylist: 10, reject: 15, add_header: 6 }, symbols: { ALLOWLIST_IP: { score: 12 } }, greylist: { delay: 0 } };
 
@@ -107,50 +113,52 @@ describe('score-band greylisting', () => {
   }
 
   it('defers the first attempt and lets the retry through with its headers', async () => {
-    const store = new MemoryStore();
+    const store = new SqliteStore();
     const tx = context(store, band);
     const v = bandVerdict(tx);
     assert.equal(v.action, 'greylist');
-    const first = await settleGreylist(v, tx, null);
+    const first = await settleGreylist(v, tx);
     assert.equal(first.action, 'greylist');
     assert.deepEqual(first.reply, { code: 451, enhanced: '4.7.1', text: 'Greylisted, please try again in 0 seconds' });
     const again = context(store, band);
-    const retry = await settleGreylist(bandVerdict(again), again, null);
+    const retry = await settleGreylist(bandVerdict(again), again);
     assert.equal(retry.action, 'add_header');
     assert.equal(retry.reply, null);
     assert.equal(retry.score, 12);
   });
 
   it('leaves other verdicts alone', async () => {
-    const store = new MemoryStore();
+    const store = new SqliteStore();
     const tx = context(store, band);
     const accepted = decide([], [], tx.policy);
-    assert.equal(await settleGreylist(accepted, tx, null), accepted);
+    assert.equal(await settleGreylist(accepted, tx), accepted);
     assert.equal((await store.greylistList('', 10)).length, 0);
   });
 
   it('follows on_error when the store fails', async () => {
-    const broken = new MemoryStore();
+    const broken = new SqliteStore();
     broken.greylistCheck = () => Promise.reject(new Error('store down'));
     const skip = context(broken, band);
-    assert.equal((await settleGreylist(bandVerdict(skip), skip, null)).action, 'add_header');
+    assert.equal((await settleGreylist(bandVerdict(skip), skip)).action, 'add_header');
     const tempfail = context(broken, { ...band, greylist: { delay: 0, on_error: 'tempfail' } });
-    const v = await settleGreylist(bandVerdict(tempfail), tempfail, null);
+    const v = await settleGreylist(bandVerdict(tempfail), tempfail);
     assert.deepEqual(v.reply, { code: 451, enhanced: '4.3.0', text: 'Policy check temporarily unavailable, try again later' });
   });
 });
 
 describe('score-band greylisting in dry-run', () => {
   it('stamps what it would have done and defers nothing', async () => {
-    const store = new MemoryStore();
+    const store = new SqliteStore();
     const tx = context(store, { actions: { greylist: 10, reject: 15, add_header: 6 }, symbols: { ALLOWLIST_IP: { score: 12 } }, greylist: { dry_run: true } });
     tx.message = message({ 'Message-ID': '<d@x>' }, 'body');
     tx.hits.push({ name: 'ALLOWLIST_IP', check: 'access_ip' });
-    const v = await settleGreylist(decide(tx.hits, tx.forced, tx.policy), tx, null);
+    const v = await settleGreylist(decide(tx.hits, tx.forced, tx.policy), tx);
     assert.equal(v.action, 'add_header');
     assert.equal(v.wouldBe, 'greylist');
     assert.equal(v.dryRun, true);
     assert.equal(v.reply, null);
-    assert.equal((await store.greylistList('', 10)).length, 0);
+    // Like every check in dry-run it runs for real and only loses its say: the message is
+    // remembered, so turning dry-run off does not defer a message already seen.
+    assert.equal((await store.greylistList('', 10)).length, 1);
   });
 });

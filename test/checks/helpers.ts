@@ -6,15 +6,15 @@ import { loadPolicy, type Override } from '../../src/policy/load.js';
 import type { CompiledPolicy } from '../../src/policy/compiled.js';
 import { createChecks } from '../../src/checks/registry.js';
 import { Pipeline } from '../../src/pipeline/runner.js';
-import { scanMessage } from '../../src/pipeline/scan-message.js';
-import { MemoryStore } from '../../src/stores/memory/memory-store.js';
+import { scanMessage } from '../../src/session/scan.js';
+import { SqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import type { Verdict } from '../../src/decision/verdict.js';
 import { tempPolicies } from '../policy/helpers.js';
 
 /**
  * "Scan this message from this client, expect this symbol": a real policy directory (the
- * shipped symbols.yaml plus the files a test gives), the registered checks, a MemoryStore,
+ * shipped symbols.yaml plus the files a test gives), the registered checks, a SqliteStore,
  * and the same scan path as `borderpatrol scan` (connect, helo, mail, rcpt, then
  * evaluateMessage at end of DATA).
  */
@@ -80,7 +80,7 @@ export interface Scanned {
 }
 
 export class Scanner {
-  readonly store = new MemoryStore();
+  readonly store = new SqliteStore();
   private readonly pipeline: Pipeline;
   private readonly log = silentLogger();
 

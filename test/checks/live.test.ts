@@ -5,6 +5,7 @@ import { startPostfix, type PostfixInstance } from '../helpers/postfix.js';
 import { startBorderpatrol, type TestServer } from '../helpers/borderpatrol.js';
 import { RawSmtp } from '../helpers/raw-smtp.js';
 import { TestDnsServer } from '../helpers/dns-server.js';
+import { GTUBE } from '../../src/checks/content/gtube.js';
 
 /**
  * The checks through the live proxy: a real SMTP client on loopback, Borderpatrol with the
@@ -68,6 +69,13 @@ describe('checks in the live proxy', () => {
     const r = await send('ceo@forged.test', 'From: CEO <ceo@forged.test>\r\nTo: user@example.com\r\nSubject: urgent\r\nDate: ' + new Date().toUTCString() + '\r\nMessage-ID: <1@forged.test>\r\n\r\nPay this today.');
     assert.equal(r.code, 550);
     assert.match(r.text, /5\.7\.1 .*DMARC.*forged\.test/);
+  });
+
+  test('the GTUBE test string is refused at end of DATA with 554 5.7.1 and never reaches Postfix', async () => {
+    const r = await send('tester@sender.test', `From: tester@sender.test\r\nTo: user@example.com\r\nSubject: path test\r\nDate: ${new Date().toUTCString()}\r\nMessage-ID: <gtube@sender.test>\r\n\r\n${GTUBE}\r\n`);
+    assert.equal(r.code, 554);
+    assert.match(r.text, /^554 5\.7\.1 .*GTUBE/);
+    assert.equal((await pf.messages('user')).length, 0);
   });
 
   test('a MIME bomb gets an answer, and the delivered copy says why it scored', async () => {

@@ -1,19 +1,19 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { foldAddress, ratelimitCheckModule } from '../../src/checks/ratelimit/index.js';
+import { foldAddress, ratelimitCheck } from '../../src/checks/ratelimit/index.js';
 import { RuleLimiters } from '../../src/checks/ratelimit/limiters.js';
-import { MemoryStore } from '../../src/stores/memory/memory-store.js';
+import { SqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
 import { defaultPolicy } from '../../src/policy/load.js';
 import { compilePolicy } from '../../src/policy/compiled.js';
 import { policySchema } from '../../src/policy/schema.js';
 import { newTransaction } from '../../src/pipeline/transaction.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import type { Check } from '../../src/checks/types.js';
+import type { Check } from '../../src/pipeline/check.js';
 
 const rule = (o: Record<string, unknown>) => ({ name: 'r', key: 'ip', count: 'messages', rate: 2, window: 60, ...o });
 
 function checks(): Record<string, Check> {
-  const list = ratelimitCheckModule.create({ store: new MemoryStore(), log: silentLogger(), metrics: null });
+  const list = ratelimitCheck.create({ store: new SqliteStore(), log: silentLogger(), metrics: null });
   return Object.fromEntries(list.map((c) => [c.phase, c]));
 }
 
@@ -22,7 +22,7 @@ function tx(rules: Array<Record<string, unknown>>, o: { ip?: string; from?: stri
     connectionId: 'c',
     client: { ip: o.ip ?? '192.0.2.1', port: 1, rdns: '', helo: 'h', tls: false, proto: 'ESMTP', source: 'socket' },
     policy: defaultPolicy({ ratelimit: { rules } }),
-    store: new MemoryStore(),
+    store: new SqliteStore(),
     log: silentLogger(),
   });
   t.envelope.from = o.from ?? 'a@x.org';

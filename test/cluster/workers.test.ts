@@ -74,6 +74,7 @@ describe('workers: several processes on one listening socket', () => {
       '--set', 'local_domains=example.com',
       '--set', 'tls.enabled=false',
       '--set', 'hostname=mx.borderpatrol.test',
+      '--set', 'limits.shutdown_grace=8',
     ]);
     cleanup.push(async () => {
       s.child.kill('SIGKILL');
@@ -101,6 +102,15 @@ describe('workers: several processes on one listening socket', () => {
     const metrics = await (await fetch(`http://127.0.0.1:${admin}/metrics`)).text();
     const accepted = Number(/^borderpatrol_transactions_total\{action="accept"\} (\d+)/m.exec(metrics)?.[1]);
     assert.equal(accepted, sent, 'the metrics are the sum over both workers');
+    // Gauges that are not amounts are not summed: validity is the worst worker's, a
+    // timestamp the newest, and the start time is kept (prom-client's cluster sum drops it).
+    const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1]);
+    assert.equal(gauge('borderpatrol_policy_valid'), 1);
+    const now = Date.now() / 1000;
+    const loaded = gauge('borderpatrol_policy_loaded_timestamp_seconds');
+    assert.ok(loaded > now - 300 && loaded <= now + 1, `policy_loaded_timestamp_seconds is one timestamp, not a sum: ${loaded}`);
+    const started = gauge('borderpatrol_process_start_time_seconds');
+    assert.ok(started > now - 300 && started <= now + 1, `process_start_time_seconds is kept: ${started}`);
 
     // A worker that dies is replaced; the port keeps answering meanwhile.
     const [victim] = served;
@@ -120,12 +130,16 @@ describe('workers: several processes on one listening socket', () => {
     assert.equal((await c.command('DATA')).code, 354);
     c.write('Subject: in flight\r\n');
     s.child.kill('SIGTERM');
+    const signalled = Date.now();
     await new Promise((r) => setTimeout(r, 300));
     c.write(wholeMessage('in-flight').replace(/^[\s\S]*?\r\n\r\n/, '\r\n').replace(/^/, 'Message-ID: <in-flight@origin.test>') + '.\r\n');
     const r = await c.reply(20_000);
     assert.equal(r.code, 250, r.text);
     c.close();
+    // The workers leave on their own once their transactions are done: well inside
+    // limits.shutdown_grace (8 s here), not at the primary's SIGKILL after it.
     assert.equal(await exited(s.child, 40_000), 0);
+    assert.ok(Date.now() - signalled < 8000, `SIGTERM took ${Date.now() - signalled} ms`);
     assert.equal(await waitForMessage(pf, 'user', 'in-flight'), 1);
   });
 });

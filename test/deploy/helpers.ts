@@ -1,5 +1,5 @@
 import type { Store } from '../../src/stores/types.js';
-import type { HistoryEntry } from '../../src/observability/history.js';
+import type { HistoryEntry } from '../../src/history/record.js';
 import { swaks } from '../helpers/borderpatrol.js';
 import type { PostfixInstance } from '../helpers/postfix.js';
 

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadPolicy, defaultPolicy } from '../../src/policy/load.js';
 import { PolicyError, formatProblem } from '../../src/policy/errors.js';
-import { recipientVerification, checksRelay, isFilterMode, isAfterQueue } from '../../src/policy/mode.js';
+import { recipientVerification, checksRelay, isFilterMode, isAfterQueue, isMilterMode } from '../../src/policy/mode.js';
 import { afterQueueOutcome, commandHandling } from '../../src/decision/after-queue.js';
 import { Replies } from '../../src/decision/replies.js';
 import type { Verdict } from '../../src/decision/verdict.js';
@@ -42,10 +42,14 @@ describe('what the deployment mode changes', () => {
     const mx = defaultPolicy({}).policy;
     const cf = defaultPolicy({ mode: 'content_filter', smtp: { xforward_hosts: ['127.0.0.1'] } }).policy;
     const pf = defaultPolicy({ mode: 'proxy_filter', smtp: { xforward_hosts: ['127.0.0.1'] } }).policy;
-    assert.deepEqual([mx, cf, pf].map(checksRelay), [true, false, false]);
-    assert.deepEqual([mx, cf, pf].map(isFilterMode), [false, true, true]);
-    assert.deepEqual([mx, cf, pf].map(isAfterQueue), [false, true, false]);
-    assert.deepEqual([mx, cf, pf].map(recipientVerification), ['postfix', 'none', 'none']);
+    // Milter: Postfix asks before it queues and delivers itself; it needs no XFORWARD peers.
+    const mi = defaultPolicy({ mode: 'milter' }).policy;
+    assert.deepEqual([mx, cf, pf, mi].map(checksRelay), [true, false, false, false]);
+    assert.deepEqual([mx, cf, pf, mi].map(isFilterMode), [false, true, true, false]);
+    assert.deepEqual([mx, cf, pf, mi].map(isMilterMode), [false, false, false, true]);
+    assert.deepEqual([mx, cf, pf, mi].map(isAfterQueue), [false, true, false, false]);
+    assert.deepEqual([mx, cf, pf, mi].map(recipientVerification), ['postfix', 'none', 'none', 'none']);
+    assert.deepEqual(mi.milter.peers, ['127.0.0.1', '::1']);
     // An explicit choice wins over auto.
     assert.equal(recipientVerification(defaultPolicy({ mode: 'proxy_filter', smtp: { xforward_hosts: ['127.0.0.1'] }, recipient_verification: { mode: 'list' } }).policy), 'list');
   });

@@ -7,7 +7,7 @@ import { startBorderpatrol, type TestServer } from '../helpers/borderpatrol.js';
 import { startRedis, type RunningRedis } from '../helpers/redis.js';
 import { RawSmtp } from '../helpers/raw-smtp.js';
 import { Metrics } from '../../src/observability/metrics.js';
-import type { Stats } from '../../src/admin/stats-routes.js';
+import type { Stats } from '../../src/history/stats.js';
 import { send, waitForHistory } from './helpers.js';
 
 type Pausable = PostfixInstance & { pause: () => Promise<void> };

@@ -7,12 +7,12 @@ import path from 'node:path';
  * ```text master.cf mode=content_filter
  * Only the well-known port numbers are replaced by the test's free ports.
  */
-export type Mode = 'mx' | 'content_filter' | 'proxy_filter';
+export type Mode = 'mx' | 'content_filter' | 'proxy_filter' | 'milter';
 
 export interface Recipe {
   /** main.cf settings (key → value). */
   main: Record<string, string>;
-  /** master.cf lines as written. */
+  /** master.cf lines as written ('' for milter mode, which needs none). */
   master: string;
   /** policies/server.yaml as written. */
   serverYaml: string;
@@ -32,9 +32,11 @@ export async function readRecipe(mode: Mode): Promise<Recipe> {
     const kv = /^([a-z_0-9]+)\s*=\s*(.*)$/.exec(line.trim());
     if (kv) main[kv[1] as string] = (kv[2] as string).trim();
   }
-  const master = blocks.get('master.cf');
+  // A milter needs no Postfix service of its own: main.cf says where it listens.
+  const master = blocks.get('master.cf') ?? (mode === 'milter' ? '' : undefined);
   const serverYaml = blocks.get('policies/server.yaml');
-  if (!master || !serverYaml) throw new Error(`docs/postfix.md has no master.cf or server.yaml block for mode=${mode}`);
+  if (master === undefined || !serverYaml) throw new Error(`docs/postfix.md has no master.cf or server.yaml block for mode=${mode}`);
+  if (mode === 'milter' && !main.smtpd_milters) throw new Error('docs/postfix.md has no main.cf block with smtpd_milters for mode=milter');
   return { main, master, serverYaml };
 }
 

@@ -27,6 +27,11 @@ export interface PostfixOptions {
   master?: string;
   /** Free-port names to allocate for `master` placeholders. */
   portNames?: string[];
+  /**
+   * A milter on a loopback port for the public smtpd (smtpd_milters = inet:127.0.0.1:PORT),
+   * with protocol 6 and milter_default_action = tempfail unless `main` says otherwise.
+   */
+  milter?: { port: number };
 }
 
 export interface PostfixInstance {
@@ -110,7 +115,9 @@ export async function startPostfix(options: PostfixOptions = {}): Promise<Postfi
     queue_run_delay: '1s',
     minimal_backoff_time: '1s',
     maximal_backoff_time: '2s',
+    ...(options.milter ? { milter_protocol: '6', milter_default_action: 'tempfail' } : {}),
     ...options.main,
+    ...(options.milter ? { smtpd_milters: `inet:127.0.0.1:${options.milter.port}` } : {}),
   };
   await fs.writeFile(path.join(confDir, 'main.cf'), Object.entries(main).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n');
   let extra = options.master ?? '';

@@ -80,4 +80,26 @@ export class RawSmtp {
   close(): void {
     this.socket.destroy();
   }
+
+  /**
+   * One whole transaction on a new connection: EHLO, MAIL, RCPT, DATA, the message (dot-
+   * stuffed) and its end; returns the reply to the final dot. Throws if MAIL, RCPT or DATA
+   * is refused.
+   */
+  static async sendMessage(port: number, m: { from: string; to: string; data: string | Buffer; helo?: string }, timeoutMs = 30_000): Promise<{ code: number; text: string }> {
+    const c = await RawSmtp.connect(port);
+    try {
+      await c.hello(m.helo ?? 'mail.client.test');
+      for (const [line, want] of [[`MAIL FROM:<${m.from}>`, 250], [`RCPT TO:<${m.to}>`, 250], ['DATA', 354]] as const) {
+        const r = await c.command(line);
+        if (r.code !== want) throw new Error(`${line}: ${r.text}`);
+      }
+      const text = (Buffer.isBuffer(m.data) ? m.data : Buffer.from(m.data)).toString('latin1');
+      c.write(Buffer.from(text.replace(/^\./gm, '..'), 'latin1'));
+      c.write('\r\n.\r\n');
+      return await c.reply(timeoutMs);
+    } finally {
+      c.close();
+    }
+  }
 }

@@ -2,7 +2,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { checkRecipient, normalizeSender, addressEncodingProblem } from '../../src/smtp/addresses.js';
-import { parseMessage } from '../../src/scoring/parse.js';
+import { parseMessage } from '../../src/mail/parse.js';
 import { policySchema } from '../../src/policy/schema.js';
 import { startBorderpatrol, type TestServer } from '../helpers/borderpatrol.js';
 import { freePort } from '../helpers/ports.js';

@@ -1,12 +1,12 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { extractUrls, hostOf } from '../../src/scoring/urls.js';
-import { parseMessage } from '../../src/scoring/parse.js';
+import { extractUrls, hostOf } from '../../src/mail/urls.js';
+import { parseMessage } from '../../src/mail/parse.js';
 import { tokenize, words } from '../../src/bayes/tokenizer.js';
 import { messageDigest } from '../../src/bayes/digest.js';
 import { checkRecipient, normalizeSender } from '../../src/smtp/addresses.js';
-import { senderOf } from '../../src/pipeline/scan-message.js';
+import { senderOf } from '../../src/session/scan.js';
 import { policySchema } from '../../src/policy/schema.js';
 import { Scanner, testPolicy, message } from '../checks/helpers.js';
 

@@ -213,3 +213,45 @@ describe('the edit lock', () => {
     await assert.rejects(withFileLock(lock, async () => 'ran', { timeoutMs: 200 }), /locked by another edit .*gave up after 200 ms/);
   });
 });
+
+describe('edits keep the file as the service needs it', () => {
+  const asRoot = process.getuid?.() === 0;
+
+  test('a root edit of a file owned by the service user (0640) keeps uid:gid and mode', async () => {
+    const dir = await policies();
+    const file = path.join(dir, 'lists', 'deny_sender_domains.txt');
+    const serverFile = path.join(dir, 'server.yaml');
+    // As root (as CI runs) the files belong to another user first, as a service user's would.
+    const owner = asRoot ? { uid: 65534, gid: 65534 } : { uid: process.getuid!(), gid: process.getgid!() };
+    for (const f of [file, serverFile]) {
+      await fs.chown(f, owner.uid, owner.gid);
+      await fs.chmod(f, 0o640);
+    }
+    const add = await cli(['list', 'add', 'deny_sender_domains', 'spam.example', '--policies', dir]);
+    assert.equal(add.code, 0, add.stderr);
+    const set = await cli(['policy', 'set', 'limits.max_recipients', '50', '--policies', dir]);
+    assert.equal(set.code, 0, set.stderr);
+    for (const f of [file, serverFile]) {
+      const st = await fs.stat(f);
+      assert.deepEqual({ uid: st.uid, gid: st.gid, mode: st.mode & 0o7777 }, { ...owner, mode: 0o640 }, f);
+    }
+    assert.match(await fs.readFile(file, 'utf8'), /^spam\.example$/m);
+    assert.match(await fs.readFile(serverFile, 'utf8'), /max_recipients: 50/);
+  });
+
+  test('a symlinked list is written through: the link stays, its target changes', async () => {
+    const dir = await policies();
+    const shared = await fs.mkdtemp(path.join(os.tmpdir(), 'bp-shared-list-'));
+    made.push(shared);
+    const target = path.join(shared, 'deny.txt');
+    await fs.writeFile(target, '# shared between machines\nold.example\n');
+    const link = path.join(dir, 'lists', 'deny_sender_domains.txt');
+    await fs.rm(link);
+    await fs.symlink(target, link);
+    const r = await cli(['list', 'add', 'deny_sender_domains', 'new.example', '--policies', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok((await fs.lstat(link)).isSymbolicLink(), 'the link is still a link');
+    assert.equal(await fs.readFile(target, 'utf8'), '# shared between machines\nold.example\nnew.example\n');
+    assert.deepEqual((await fs.readdir(shared)).sort(), ['deny.txt'], 'no temp file left beside the target');
+  });
+});

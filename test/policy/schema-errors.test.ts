@@ -88,7 +88,7 @@ describe('policy validation names file, line, column and what was expected', () 
   test('unknown symbols, and symbols with a wrong name or score', async () => {
     const p = await problems({ 'symbols.yaml': 'ALLOWLIST_IP:\n  score: -20\nALLOWLIST_IPS:\n  score: 1\nlower_case:\n  score: 2\nALLOWLIST_SENDER:\n  score: high\n' });
     assert.deepEqual(p, [
-      'symbols.yaml:5:1: lower_case: symbol names are UPPER_CASE',
+      'symbols.yaml:5:1: lower_case: symbol names are UPPER_CASE (A-Z, 0-9, _), starting with a letter',
       'symbols.yaml:8:10: ALLOWLIST_SENDER.score must be a number, got "high"',
     ]);
     const q = await problems({ 'symbols.yaml': 'ALLOWLIST_IP:\n  score: -20\nALLOWLIST_IPS:\n  score: 1\n' });

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { loadPolicy } from '../../src/policy/load.js';
-import { replayHistory } from '../../src/policy/whatif.js';
-import type { HistoryEntry } from '../../src/observability/history.js';
+import { replayHistory } from '../../src/history/whatif.js';
+import type { HistoryEntry } from '../../src/history/record.js';
 import { BASE_FILES, cli, tempPolicies } from './helpers.js';
 
 const made: string[] = [];

@@ -33,7 +33,8 @@ describe('embedded store across a restart', () => {
       await first.stop();
     }
     const files = await fs.readdir(path.join(policiesDir, '.data'));
-    assert.deepEqual(files, ['store.ndjson'], 'the snapshot is written on stop');
+    assert.ok(files.includes('store.sqlite'), `the database is in the data dir: ${files.join(', ')}`);
+    assert.ok(!files.includes('writer.pid'), 'a clean stop leaves no holder behind');
     const second = await startMx(sink.port, set, {}, policiesDir);
     try {
       const retry = await attempt(second.port, { from: 'restart@origin.test' });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CidrSet, networkOf, parseIp } from '../../src/net/ip.js';
-import { isIpOrCidr } from '../../src/policy/types-common.js';
+import { isIpOrCidr } from '../../src/net/schema.js';
 
 test('CIDR sets match IPv4, IPv6 and IPv4-mapped addresses', () => {
   const s = new CidrSet(['192.0.2.0/24', '2001:db8::/32', '198.51.100.7']);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { readMessage, normalizeLineEnds } from '../../src/smtp/message-reader.js';
+import { readMessage, normalizeLineEnds } from '../../src/session/message-reader.js';
 
 async function read(chunks: string[], maxSize = 1000) {
   const s = new PassThrough();

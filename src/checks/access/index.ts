@@ -1,6 +1,5 @@
-import type { Check, Outcome, Phase } from '../types.js';
-import { NO_HITS } from '../types.js';
-import type { CheckModule } from '../registry.js';
+import { defineCheck, NO_HITS, type Outcome } from '../../pipeline/check.js';
+import { accessManifest } from './manifest.js';
 import type { TransactionContext } from '../../pipeline/context.js';
 import { Replies } from '../../decision/replies.js';
 import type { ListMatcher } from '../../policy/lists.js';
@@ -13,8 +12,6 @@ import type { ListMatcher } from '../../policy/lists.js';
  */
 
 type DenyList = 'deny_ips' | 'deny_helo' | 'deny_senders' | 'deny_sender_domains' | 'deny_recipients';
-
-export const ACCESS_SYMBOLS = ['ALLOWLIST_IP', 'ALLOWLIST_SENDER', 'ALLOWLIST_SENDER_DOMAIN'] as const;
 
 function domainOf(address: string): string {
   const at = address.lastIndexOf('@');
@@ -30,48 +27,40 @@ function deny(ctx: TransactionContext, list: DenyList, value: string): Outcome {
   return { force: { action: 'reject', reply: Replies.listed(reason), reason: `${list}: ${value}` } };
 }
 
-function check(name: string, phase: Phase, run: (ctx: TransactionContext) => Outcome): Check {
-  return { name, phase, section: 'access', symbols: ACCESS_SYMBOLS, run: async (ctx) => run(ctx) };
-}
-
-export const accessCheckModule: CheckModule = {
-  name: 'access',
-  symbols: ACCESS_SYMBOLS,
-  create: () => [
-    check('access_ip', 'connect', (ctx) => {
-      const ip = ctx.client.ip;
-      if (has(ctx.policy.list('allow_ips'), ip)) {
-        ctx.allowlisted = true;
-        return { hits: [{ name: 'ALLOWLIST_IP', detail: ip }] };
-      }
-      if (has(ctx.policy.list('deny_ips'), ip)) return deny(ctx, 'deny_ips', ip);
-      return NO_HITS;
-    }),
-    check('access_helo', 'helo', (ctx) => {
-      const helo = ctx.client.helo.toLowerCase();
-      if (!ctx.allowlisted && has(ctx.policy.list('deny_helo'), helo)) return deny(ctx, 'deny_helo', helo);
-      return NO_HITS;
-    }),
-    check('access_sender', 'mail', (ctx) => {
-      const from = ctx.envelope.from.toLowerCase();
-      const domain = domainOf(from);
-      if (has(ctx.policy.list('allow_senders'), from)) {
-        ctx.allowlisted = true;
-        return { hits: [{ name: 'ALLOWLIST_SENDER', detail: from }] };
-      }
-      if (has(ctx.policy.list('allow_sender_domains'), domain)) {
-        ctx.allowlisted = true;
-        return { hits: [{ name: 'ALLOWLIST_SENDER_DOMAIN', detail: domain }] };
-      }
-      if (ctx.allowlisted) return NO_HITS;
-      if (has(ctx.policy.list('deny_senders'), from)) return deny(ctx, 'deny_senders', from);
-      if (has(ctx.policy.list('deny_sender_domains'), domain)) return deny(ctx, 'deny_sender_domains', domain);
-      return NO_HITS;
-    }),
-    check('access_recipient', 'rcpt', (ctx) => {
-      const rcpt = (ctx.currentRcpt ?? '').toLowerCase();
-      if (has(ctx.policy.list('deny_recipients'), rcpt)) return deny(ctx, 'deny_recipients', rcpt);
-      return NO_HITS;
-    }),
-  ],
-};
+export const accessCheck = defineCheck(accessManifest, () => ({
+  access_ip: async (ctx) => {
+    const ip = ctx.client.ip;
+    if (has(ctx.policy.list('allow_ips'), ip)) {
+      ctx.allowlisted = true;
+      return { hits: [{ name: 'ALLOWLIST_IP', detail: ip }] };
+    }
+    if (has(ctx.policy.list('deny_ips'), ip)) return deny(ctx, 'deny_ips', ip);
+    return NO_HITS;
+  },
+  access_helo: async (ctx) => {
+    const helo = ctx.client.helo.toLowerCase();
+    if (!ctx.allowlisted && has(ctx.policy.list('deny_helo'), helo)) return deny(ctx, 'deny_helo', helo);
+    return NO_HITS;
+  },
+  access_sender: async (ctx) => {
+    const from = ctx.envelope.from.toLowerCase();
+    const domain = domainOf(from);
+    if (has(ctx.policy.list('allow_senders'), from)) {
+      ctx.allowlisted = true;
+      return { hits: [{ name: 'ALLOWLIST_SENDER', detail: from }] };
+    }
+    if (has(ctx.policy.list('allow_sender_domains'), domain)) {
+      ctx.allowlisted = true;
+      return { hits: [{ name: 'ALLOWLIST_SENDER_DOMAIN', detail: domain }] };
+    }
+    if (ctx.allowlisted) return NO_HITS;
+    if (has(ctx.policy.list('deny_senders'), from)) return deny(ctx, 'deny_senders', from);
+    if (has(ctx.policy.list('deny_sender_domains'), domain)) return deny(ctx, 'deny_sender_domains', domain);
+    return NO_HITS;
+  },
+  access_recipient: async (ctx) => {
+    const rcpt = (ctx.currentRcpt ?? '').toLowerCase();
+    if (has(ctx.policy.list('deny_recipients'), rcpt)) return deny(ctx, 'deny_recipients', rcpt);
+    return NO_HITS;
+  },
+}));

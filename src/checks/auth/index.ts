@@ -4,13 +4,13 @@ import { spf } from 'mailauth/lib/spf/index.js';
 import { arc } from 'mailauth/lib/arc/index.js';
 import { evaluateDmarc } from 'mailauth/lib/dmarc/index.js';
 import type { DKIMVerifyResult, DMARCResult, SPFResult, ARCResult, DNSResolver } from 'mailauth';
-import type { Check, Outcome, SymbolHit } from '../types.js';
-import { NO_HITS } from '../types.js';
-import type { CheckModule } from '../registry.js';
+import { defineCheck, NO_HITS, type Outcome } from '../../pipeline/check.js';
+import type { SymbolHit } from '../../decision/hits.js';
+import { authManifest } from './manifest.js';
 import type { TransactionContext } from '../../pipeline/context.js';
 import { reply } from '../../decision/replies.js';
 import { dnsFor } from '../../net/dns.js';
-import { fromMailboxes } from '../../scoring/mailboxes.js';
+import { fromMailboxes } from '../../mail/mailboxes.js';
 
 /**
  * SPF, DKIM, DMARC and ARC through mailauth, each result one symbol. mailauth's own
@@ -20,12 +20,6 @@ import { fromMailboxes } from '../../scoring/mailboxes.js';
  * signature covers); it is skipped when there is no signature to verify, and the DMARC
  * author domain then comes from the already parsed From field.
  */
-
-const SPF_SYMBOLS = ['SPF_PASS', 'SPF_FAIL', 'SPF_SOFTFAIL', 'SPF_NEUTRAL', 'SPF_NONE', 'SPF_TEMPFAIL', 'SPF_PERMFAIL'] as const;
-const DKIM_SYMBOLS = ['DKIM_VALID', 'DKIM_INVALID', 'DKIM_TEMPFAIL', 'DKIM_PERMFAIL', 'DKIM_NONE'] as const;
-const DMARC_SYMBOLS = ['DMARC_PASS', 'DMARC_FAIL', 'DMARC_QUARANTINE_POLICY', 'DMARC_REJECT_POLICY', 'DMARC_NONE', 'DMARC_TEMPFAIL', 'DMARC_BAD_FROM'] as const;
-const ARC_SYMBOLS = ['ARC_PASS', 'ARC_FAIL'] as const;
-export const AUTH_SYMBOLS = [...SPF_SYMBOLS, ...DKIM_SYMBOLS, ...DMARC_SYMBOLS, ...ARC_SYMBOLS] as const;
 
 const SPF_RESULT: Readonly<Record<string, string>> = {
   pass: 'SPF_PASS',
@@ -150,20 +144,10 @@ async function authenticate(ctx: TransactionContext): Promise<Outcome> {
   return { hits };
 }
 
-export const authCheckModule: CheckModule = {
-  name: 'auth',
-  symbols: AUTH_SYMBOLS,
-  create: (): Check[] => [
-    {
-      name: 'auth',
-      phase: 'data',
-      section: 'auth',
-      symbols: AUTH_SYMBOLS,
-      run: async (ctx) => {
-        const policy = ctx.policy.policy;
-        if (policy.offline || (ctx.trusted && policy.auth.skip_trusted)) return NO_HITS;
-        return authenticate(ctx);
-      },
-    },
-  ],
-};
+export const authCheck = defineCheck(authManifest, () => ({
+  auth: async (ctx) => {
+    const policy = ctx.policy.policy;
+    if (policy.offline || (ctx.trusted && policy.auth.skip_trusted)) return NO_HITS;
+    return authenticate(ctx);
+  },
+}));

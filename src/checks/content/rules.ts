@@ -1,10 +1,10 @@
-import type { SymbolHit } from '../types.js';
+import type { SymbolHit } from '../../decision/hits.js';
 import type { TransactionContext } from '../../pipeline/context.js';
-import type { ParsedMessage } from '../../scoring/parsed-message.js';
-import { fromMailboxes } from '../../scoring/mailboxes.js';
-import { urlHosts } from '../../scoring/urls.js';
+import type { ParsedMessage } from '../../mail/parsed-message.js';
+import { fromMailboxes } from '../../mail/mailboxes.js';
+import { urlHosts } from '../../mail/urls.js';
 import { AddressSet, DomainSet } from '../../policy/lists.js';
-import type { ContentRule, PatternType } from './schema.js';
+import type { ContentRule, PatternType } from './manifest.js';
 import { compileLinear } from './linear-regex.js';
 
 /**
@@ -119,6 +119,13 @@ function conditionRule(rule: ContentRule): CompiledRule {
         const text = subject ? m.header('subject').join(' ') : m.visibleText().slice(0, max);
         const { letters, ratio } = uppercaseShare(text);
         return letters >= minLetters && ratio >= minRatio ? hit(`${Math.round(ratio * 100)}% capitals`) : null;
+      };
+    }
+    case 'hidden_text': {
+      const minLetters = rule.min_letters ?? 20;
+      return (_c, m) => {
+        const hidden = m.hiddenHtml();
+        return hidden.letters >= minLetters ? hit(`${hidden.letters} hidden letters: ${hidden.sample}`) : null;
       };
     }
     default:

@@ -1,14 +1,13 @@
-import type { Check, Outcome, SymbolHit } from '../types.js';
-import { NO_HITS } from '../types.js';
-import type { CheckModule } from '../registry.js';
+import { defineCheck, NO_HITS, type Outcome } from '../../pipeline/check.js';
+import type { SymbolHit } from '../../decision/hits.js';
+import { dnsblManifest, type DnsblZone } from './manifest.js';
 import type { TransactionContext } from '../../pipeline/context.js';
 import type { CompiledPolicy } from '../../policy/compiled.js';
-import type { ParsedMessage } from '../../scoring/parsed-message.js';
+import type { ParsedMessage } from '../../mail/parsed-message.js';
 import { dnsFor, isNegativeAnswer, type DnsClient } from '../../net/dns.js';
 import { orgDomain } from '../../net/org-domain.js';
-import { urlHosts } from '../../scoring/urls.js';
+import { urlHosts } from '../../mail/urls.js';
 import { isPrivateAddress, reversedIp } from './names.js';
-import { dnsblPolicySymbols, type DnsblZone } from './schema.js';
 import net from 'node:net';
 
 /**
@@ -95,18 +94,6 @@ async function lookupAll(ctx: TransactionContext): Promise<Outcome> {
   return hits.length > 0 ? { hits } : NO_HITS;
 }
 
-export const dnsblCheckModule: CheckModule = {
-  name: 'dnsbl',
-  // Every dnsbl symbol is named in policy (zones and their return codes).
-  symbols: [],
-  policySymbols: (policy) => dnsblPolicySymbols(policy.dnsbl),
-  create: (): Check[] => [
-    {
-      name: 'dnsbl',
-      phase: 'data',
-      section: 'dnsbl',
-      symbols: [],
-      run: async (ctx) => (ctx.policy.policy.offline ? NO_HITS : lookupAll(ctx)),
-    },
-  ],
-};
+export const dnsblCheck = defineCheck(dnsblManifest, () => ({
+  dnsbl: async (ctx) => (ctx.policy.policy.offline ? NO_HITS : lookupAll(ctx)),
+}));

@@ -1,11 +1,11 @@
-import type { Check } from '../types.js';
-import { NO_HITS } from '../types.js';
-import type { CheckModule } from '../registry.js';
+import { defineCheck, NO_HITS, type CheckRun } from '../../pipeline/check.js';
+import { greylistManifest } from './manifest.js';
 import type { TransactionContext } from '../../pipeline/context.js';
 import type { Policy } from '../../policy/schema.js';
 import type { GreylistOptions } from '../../stores/types.js';
 import { Replies } from '../../decision/replies.js';
 import { tripletKey } from './keys.js';
+import { messageGreylistCheck } from './message.js';
 
 /** The store options for triplets, from policy. */
 export function tripletOptions(g: Policy['greylist']): GreylistOptions {
@@ -32,32 +32,22 @@ function exemption(ctx: TransactionContext): string | null {
  * first time gets 451 4.7.1 and passes when it comes back after the delay. Real MTAs retry;
  * most spam engines do not. A store failure throws, so on_error decides.
  */
-const rcptCheck: Check = {
-  name: 'greylist',
-  phase: 'rcpt',
-  section: 'greylist',
-  symbols: [],
-  run: async (ctx) => {
-    const rcpt = ctx.currentRcpt;
-    if (!rcpt) return NO_HITS;
-    const exempt = exemption(ctx);
-    if (exempt) {
-      ctx.log.debug({ event: 'greylist', exempt }, 'greylisting skipped');
-      return NO_HITS;
-    }
-    const g = ctx.policy.policy.greylist;
-    const key = tripletKey(ctx.client.ip, ctx.envelope.from, rcpt, g.ipv4_prefix, g.ipv6_prefix);
-    const result = await ctx.store.greylistCheck(key.group, key.id, tripletOptions(g));
-    ctx.log.debug({ event: 'greylist', key: `${key.group}|${key.id}`, state: result.state, retry_after: result.retryAfter }, 'greylist checked');
-    if (result.state === 'new' || result.state === 'early') {
-      return { force: { action: 'greylist', reply: Replies.greylisted(result.retryAfter), reason: `greylist ${result.state}: ${key.group}|${key.id}` } };
-    }
+const rcptCheck: CheckRun = async (ctx) => {
+  const rcpt = ctx.currentRcpt;
+  if (!rcpt) return NO_HITS;
+  const exempt = exemption(ctx);
+  if (exempt) {
+    ctx.log.debug({ event: 'greylist', exempt }, 'greylisting skipped');
     return NO_HITS;
-  },
+  }
+  const g = ctx.policy.policy.greylist;
+  const key = tripletKey(ctx.client.ip, ctx.envelope.from, rcpt, g.ipv4_prefix, g.ipv6_prefix);
+  const result = await ctx.store.greylistCheck(key.group, key.id, tripletOptions(g));
+  ctx.log.debug({ event: 'greylist', key: `${key.group}|${key.id}`, state: result.state, retry_after: result.retryAfter }, 'greylist checked');
+  if (result.state === 'new' || result.state === 'early') {
+    return { force: { action: 'greylist', reply: Replies.greylisted(result.retryAfter), reason: `greylist ${result.state}: ${key.group}|${key.id}` } };
+  }
+  return NO_HITS;
 };
 
-export const greylistCheckModule: CheckModule = {
-  name: 'greylist',
-  symbols: [],
-  create: () => [rcptCheck],
-};
+export const greylistCheck = defineCheck(greylistManifest, () => ({ greylist: rcptCheck, greylist_message: messageGreylistCheck }));

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { networkOf } from '../../net/ip.js';
-import type { ParsedMessage } from '../../scoring/parsed-message.js';
+import type { ParsedMessage } from '../../mail/parsed-message.js';
 
 /**
  * What identifies a greylisted attempt. A triplet's group is the client network (a

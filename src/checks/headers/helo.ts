@@ -1,9 +1,7 @@
 import net from 'node:net';
-import type { SymbolHit } from '../types.js';
+import type { SymbolHit } from '../../decision/hits.js';
 import type { CompiledPolicy } from '../../policy/compiled.js';
 import { unmapIpv4 } from '../../net/ip.js';
-
-export const HELO_SYMBOLS = ['HELO_IP_MISMATCH', 'HELO_BARE_IP', 'HELO_NOT_FQDN', 'HELO_INVALID', 'HELO_OWN_NAME'] as const;
 
 const HOSTNAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
 

@@ -1,43 +1,20 @@
-import type { Check, SymbolHit } from '../types.js';
-import { NO_HITS } from '../types.js';
-import type { CheckModule } from '../registry.js';
+import { defineCheck, NO_HITS } from '../../pipeline/check.js';
+import type { SymbolHit } from '../../decision/hits.js';
+import { headersManifest } from './manifest.js';
 import type { TransactionContext } from '../../pipeline/context.js';
 import type { CompiledPolicy } from '../../policy/compiled.js';
-import type { ParsedMessage } from '../../scoring/parsed-message.js';
-import { fromMailboxes, type Mailbox } from '../../scoring/mailboxes.js';
+import type { ParsedMessage } from '../../mail/parsed-message.js';
+import { fromMailboxes, type Mailbox } from '../../mail/mailboxes.js';
 import { domainOfAddress, orgDomain } from '../../net/org-domain.js';
-import { addressesInText } from '../../scoring/linear-text.js';
-import { HELO_SYMBOLS, heloHits } from './helo.js';
-import { RECEIVED_SYMBOLS, parseChain, receivedHits, receivedSpan, type Hop } from './received.js';
+import { heloHits } from './helo.js';
+import { parseChain, receivedHits, receivedSpan, type Hop } from './received.js';
+import { addressesInText } from '../../mail/linear-text.js';
 
 /**
  * Header sanity (RFC 5322 required fields, dates, Message-ID), forged-looking Received
  * chains, From display names that impersonate our domains, envelope/header sender
  * mismatch — and, at the helo phase, the HELO name itself.
  */
-
-const MESSAGE_SYMBOLS = [
-  'MISSING_MESSAGE_ID',
-  'MISSING_DATE',
-  'MISSING_FROM',
-  'MISSING_TO',
-  'MISSING_SUBJECT',
-  'DUPLICATE_MESSAGE_ID',
-  'DUPLICATE_DATE',
-  'DUPLICATE_FROM',
-  'DUPLICATE_SUBJECT',
-  'INVALID_MESSAGE_ID',
-  'INVALID_DATE',
-  'INVALID_FROM',
-  'DATE_IN_FUTURE',
-  'DATE_IN_PAST',
-  'FROM_DISPLAY_SPOOF_LOCAL',
-  'FROM_DISPLAY_ADDR_MISMATCH',
-  'FROM_ENVFROM_MISMATCH',
-  ...RECEIVED_SYMBOLS,
-] as const;
-
-export const HEADERS_SYMBOLS = [...HELO_SYMBOLS, ...MESSAGE_SYMBOLS] as const;
 
 const MESSAGE_ID = /^<[^<>@\s]+@[^<>@\s]+>$/;
 
@@ -133,40 +110,24 @@ function internalHost(policy: CompiledPolicy): (host: string) => boolean {
   };
 }
 
-export const headersCheckModule: CheckModule = {
-  name: 'headers',
-  symbols: HEADERS_SYMBOLS,
-  create: (): Check[] => [
-    {
-      name: 'headers_helo',
-      phase: 'helo',
-      section: 'headers',
-      symbols: HELO_SYMBOLS,
-      run: async (ctx) => {
-        if (ctx.trusted && ctx.policy.policy.headers.skip_trusted) return NO_HITS;
-        const hits = heloHits(ctx.client.helo, ctx.client.ip, ctx.policy);
-        return hits.length > 0 ? { hits } : NO_HITS;
-      },
-    },
-    {
-      name: 'headers',
-      phase: 'data',
-      section: 'headers',
-      symbols: MESSAGE_SYMBOLS,
-      run: async (ctx) => {
-        const msg = ctx.message;
-        if (!msg) return NO_HITS;
-        const o = ctx.policy.policy.headers;
-        const received = msg.header('received');
-        const hops = parseChain(received, o.max_received);
-        const hits = [
-          ...fieldCountHits(msg),
-          ...dateHits(msg, hops, ctx),
-          ...receivedHits(received, hops, { ourHostname: ctx.policy.policy.hostname, isInternal: internalHost(ctx.policy), skewHours: o.received_skew_hours, maxReceived: o.max_received }),
-        ];
-        if (!(ctx.trusted && o.skip_trusted)) hits.push(...senderHits(msg, ctx));
-        return hits.length > 0 ? { hits } : NO_HITS;
-      },
-    },
-  ],
-};
+export const headersCheck = defineCheck(headersManifest, () => ({
+  headers_helo: async (ctx) => {
+    if (ctx.trusted && ctx.policy.policy.headers.skip_trusted) return NO_HITS;
+    const hits = heloHits(ctx.client.helo, ctx.client.ip, ctx.policy);
+    return hits.length > 0 ? { hits } : NO_HITS;
+  },
+  headers: async (ctx) => {
+    const msg = ctx.message;
+    if (!msg) return NO_HITS;
+    const o = ctx.policy.policy.headers;
+    const received = msg.header('received');
+    const hops = parseChain(received, o.max_received);
+    const hits = [
+      ...fieldCountHits(msg),
+      ...dateHits(msg, hops, ctx),
+      ...receivedHits(received, hops, { ourHostname: ctx.policy.policy.hostname, isInternal: internalHost(ctx.policy), skewHours: o.received_skew_hours, maxReceived: o.max_received }),
+    ];
+    if (!(ctx.trusted && o.skip_trusted)) hits.push(...senderHits(msg, ctx));
+    return hits.length > 0 ? { hits } : NO_HITS;
+  },
+}));

@@ -1,7 +1,5 @@
 import net from 'node:net';
-import type { SymbolHit } from '../types.js';
-
-export const RECEIVED_SYMBOLS = ['RCVD_BAD_SYNTAX', 'RCVD_TIME_TRAVEL', 'RCVD_FORGED_OURS', 'RCVD_TOO_MANY'] as const;
+import type { SymbolHit } from '../../decision/hits.js';
 
 /** One Received field, as far as the checks need it. */
 export interface Hop {

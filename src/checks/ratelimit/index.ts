@@ -1,11 +1,12 @@
-import type { Check, Outcome, Phase } from '../types.js';
-import { NO_HITS } from '../types.js';
-import type { CheckDeps, CheckModule } from '../registry.js';
+import { defineCheck, NO_HITS, type CheckRun, type Outcome } from '../../pipeline/check.js';
+import type { Phase } from '../manifest.js';
+import { ratelimitManifest } from './manifest.js';
 import type { TransactionContext } from '../../pipeline/context.js';
 import { reply } from '../../decision/replies.js';
 import { networkOf } from '../../net/ip.js';
-import { consume, RuleLimiters, type RuleLimiter } from './limiters.js';
-import type { RateRule } from './schema.js';
+import { consume, peek, RuleLimiters, type RuleLimiter } from './limiters.js';
+import { isReadOnly } from '../../stores/read-only.js';
+import type { RateRule } from './manifest.js';
 
 /**
  * Rate limits at the phase where their event happens: connections at connect, messages
@@ -66,49 +67,45 @@ function refusal(rule: RateRule, phase: Phase, msBeforeNext: number): Outcome {
   return { force: { action: rule.action, reply: r, reason: `ratelimit ${rule.name}: ${rule.count} per ${rule.key} over ${rule.rate}/${rule.window}s` } };
 }
 
-function phaseCheck(phase: Phase, limiters: RuleLimiters): Check {
-  return {
-    name: `ratelimit_${phase}`,
-    phase,
-    section: 'ratelimit',
-    symbols: [],
-    run: async (ctx) => {
-      if (ctx.allowlisted || ctx.trusted) return NO_HITS;
-      const due: Array<{ entry: RuleLimiter; key: string }> = [];
-      for (const entry of limiters.for(ctx.policy)) {
-        if (!countsIn(entry.rule, phase)) continue;
-        const key = keyFor(entry.rule, ctx);
-        if (key !== null) due.push({ entry, key });
-      }
-      if (due.length === 0) return NO_HITS;
-      const results = await Promise.all(due.map((d) => consume(d.entry.limiter, d.key)));
-      // A reject outranks a tempfail; among equals the longest wait answers.
-      const rank = (rule: RateRule, ms: number) => (rule.action === 'reject' ? 1e15 : 0) + ms;
-      let hit: { rule: RateRule; ms: number; key: string } | null = null;
-      for (const [i, res] of results.entries()) {
-        const d = due[i];
-        if (!res || !d) continue;
-        if (!hit || rank(d.entry.rule, res.msBeforeNext) > rank(hit.rule, hit.ms)) hit = { rule: d.entry.rule, ms: res.msBeforeNext, key: d.key };
-      }
-      if (!hit) return NO_HITS;
-      ctx.log.info({ event: 'ratelimit', rule: hit.rule.name, key: hit.key, retry_ms: hit.ms }, 'rate limit exceeded');
-      return refusal(hit.rule, phase, hit.ms);
-    },
+function phaseCheck(phase: Phase, limiters: RuleLimiters): CheckRun {
+  return async (ctx) => {
+    if (ctx.allowlisted || ctx.trusted) return NO_HITS;
+    const due: Array<{ entry: RuleLimiter; key: string }> = [];
+    for (const entry of limiters.for(ctx.policy)) {
+      if (!countsIn(entry.rule, phase)) continue;
+      const key = keyFor(entry.rule, ctx);
+      if (key !== null) due.push({ entry, key });
+    }
+    if (due.length === 0) return NO_HITS;
+    // A read-only store (scan, /checkv2) previews the limits without spending them.
+    const count = isReadOnly(ctx.store) ? (d: (typeof due)[number]) => peek(d.entry, d.key) : (d: (typeof due)[number]) => consume(d.entry.limiter, d.key);
+    const results = await Promise.all(due.map(count));
+    // A reject outranks a tempfail; among equals the longest wait answers.
+    const rank = (rule: RateRule, ms: number) => (rule.action === 'reject' ? 1e15 : 0) + ms;
+    let hit: { rule: RateRule; ms: number; key: string } | null = null;
+    for (const [i, res] of results.entries()) {
+      const d = due[i];
+      if (!res || !d) continue;
+      if (!hit || rank(d.entry.rule, res.msBeforeNext) > rank(hit.rule, hit.ms)) hit = { rule: d.entry.rule, ms: res.msBeforeNext, key: d.key };
+    }
+    if (!hit) return NO_HITS;
+    ctx.log.info({ event: 'ratelimit', rule: hit.rule.name, key: hit.key, retry_ms: hit.ms }, 'rate limit exceeded');
+    return refusal(hit.rule, phase, hit.ms);
   };
 }
 
-export const ratelimitCheckModule: CheckModule = {
-  name: 'ratelimit',
-  symbols: [],
-  create: (deps: CheckDeps) => {
-    let lastWarn = 0;
-    const limiters = new RuleLimiters(deps.store.rateLimiterBackend(), () => {
-      deps.metrics?.storeErrors.inc({ operation: 'ratelimit' });
-      const now = Date.now();
-      if (now - lastWarn < 10_000) return;
-      lastWarn = now;
-      deps.log.warn({ event: 'ratelimit_insurance' }, 'rate limits counted in memory on this machine only: the store is unavailable');
-    });
-    return (['connect', 'mail', 'rcpt'] as const).map((phase) => phaseCheck(phase, limiters));
-  },
-};
+export const ratelimitCheck = defineCheck(ratelimitManifest, (deps) => {
+  let lastWarn = 0;
+  const limiters = new RuleLimiters(deps.store.rateLimiterBackend(), () => {
+    deps.metrics?.storeErrors.inc({ operation: 'ratelimit' });
+    const now = Date.now();
+    if (now - lastWarn < 10_000) return;
+    lastWarn = now;
+    deps.log.warn({ event: 'ratelimit_insurance' }, 'rate limits counted in memory on this machine only: the store is unavailable');
+  });
+  return {
+    ratelimit_connect: phaseCheck('connect', limiters),
+    ratelimit_mail: phaseCheck('mail', limiters),
+    ratelimit_rcpt: phaseCheck('rcpt', limiters),
+  };
+});

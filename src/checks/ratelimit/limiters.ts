@@ -1,7 +1,7 @@
 import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { RateLimiterBackend } from '../../stores/types.js';
 import type { CompiledPolicy } from '../../policy/compiled.js';
-import type { RateRule } from './schema.js';
+import type { RateRule } from './manifest.js';
 
 type Limiter = RateLimiterAbstract | BurstyRateLimiter;
 
@@ -86,4 +86,16 @@ export async function consume(limiter: Limiter, key: string): Promise<RateLimite
     if (err instanceof RateLimiterRes) return err;
     throw err;
   }
+}
+
+/**
+ * What consume() would answer, without counting (a read-only store: scan, /checkv2). The
+ * burst allowance is taken as extra points over the whole window: close enough for a
+ * preview, and it never counts anything.
+ */
+export async function peek(entry: RuleLimiter, key: string): Promise<RateLimiterRes | null> {
+  // BurstyRateLimiter has get() too (it combines both windows); its typings omit it.
+  const res = await (entry.limiter as RateLimiterAbstract).get(key);
+  if (!res) return null;
+  return res.consumedPoints + 1 > entry.rule.rate + entry.rule.burst ? res : null;
 }

@@ -1,0 +1,145 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { BayesClass, BayesRetention, RateLimiterBackend, Store } from '../types.js';
+import { DEFAULT_BAYES_RETENTION } from '../types.js';
+import type { Logger } from '../../observability/logger.js';
+import type { Metrics } from '../../observability/metrics.js';
+import { MemoryCounters } from '../memory-counters.js';
+import { Database } from './database.js';
+import { SqliteGreylist } from './greylist.js';
+import { SqliteBayes } from './bayes.js';
+import { SqliteHistory } from './history.js';
+import { lockDataDir, type WriterLock } from './writer-lock.js';
+import { importSnapshot } from './import.js';
+
+export const DATABASE_FILE = 'store.sqlite';
+
+export interface SqliteStoreOptions {
+  /** Where the database lives; without it the store is in memory only (tests). */
+  dataDir?: string;
+  /**
+   * 'write' takes the data dir's writer lock (the server, or a CLI command that writes);
+   * 'read' opens the database read-only beside a running writer (scan, listings).
+   */
+  access?: 'write' | 'read';
+  /** Who takes the writer lock, as shown to a process refused by it. */
+  role?: string;
+  /** Bayes retention until a learn brings the policy's (the sweep uses the latest). */
+  retention?: BayesRetention;
+  /** Milliseconds between expiry sweeps. */
+  sweepInterval?: number;
+  now?: () => number;
+  log?: Logger;
+  metrics?: Metrics | null;
+}
+
+/**
+ * The embedded store: one SQLite database file (DIR/store.sqlite) holding greylisting,
+ * Bayes and the history, each written before the call returns; rate-limit counters stay in
+ * memory. Each feature is a part (greylist.ts, bayes.ts, history.ts) owning its tables; this
+ * class opens the database, takes the writer lock, and delegates.
+ */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  private readonly database: Database;
+  private readonly lock: WriterLock | null;
+  private readonly greylist: SqliteGreylist;
+  private readonly bayes: SqliteBayes;
+  private readonly history: SqliteHistory;
+  private readonly counters: MemoryCounters;
+  private retention: BayesRetention;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(private readonly options: SqliteStoreOptions = {}) {
+    const now = options.now ?? Date.now;
+    this.retention = options.retention ?? DEFAULT_BAYES_RETENTION;
+    const dir = options.dataDir;
+    const readOnly = options.access === 'read';
+    this.lock = dir && !readOnly ? lockDataDir(dir, options.role ?? 'borderpatrol') : null;
+    try {
+      // A reader with nothing written yet sees an empty store.
+      const file = dir && (!readOnly || fs.existsSync(path.join(dir, DATABASE_FILE))) ? path.join(dir, DATABASE_FILE) : ':memory:';
+      this.database = new Database(file, { readOnly: readOnly && file !== ':memory:' });
+      this.greylist = new SqliteGreylist(this.database, now);
+      this.bayes = new SqliteBayes(this.database, now);
+      this.history = new SqliteHistory(this.database);
+      this.counters = new MemoryCounters(now);
+      if (dir && !readOnly) {
+        const imported = importSnapshot(dir, this.database, { greylist: this.greylist, bayes: this.bayes, history: this.history }, now());
+        if (imported) options.log?.info({ event: 'store_imported', dir, ...imported }, 'imported the old store snapshot into store.sqlite');
+      }
+    } catch (err) {
+      this.lock?.release();
+      throw err;
+    }
+    if (!readOnly) {
+      this.timer = setInterval(() => this.sweep(), options.sweepInterval ?? 60_000);
+      this.timer.unref();
+    }
+    if (dir) options.log?.info({ event: 'store_opened', dir, access: readOnly ? 'read' : 'write' }, 'embedded store opened');
+  }
+
+  greylistCheck = this.guard('greylist_check', (...a: Parameters<SqliteGreylist['greylistCheck']>) => this.greylist.greylistCheck(...a));
+  greylistList = this.guard('greylist_list', (...a: Parameters<SqliteGreylist['greylistList']>) => this.greylist.greylistList(...a));
+  greylistRelease = this.guard('greylist_release', (...a: Parameters<SqliteGreylist['greylistRelease']>) => this.greylist.greylistRelease(...a));
+  counterIncrement = this.guard('counter_increment', (...a: Parameters<MemoryCounters['counterIncrement']>) => this.counters.counterIncrement(...a));
+  counterGet = this.guard('counter_get', (...a: Parameters<MemoryCounters['counterGet']>) => this.counters.counterGet(...a));
+  bayesGetTokens = this.guard('bayes_get', (...a: Parameters<SqliteBayes['bayesGetTokens']>) => this.bayes.bayesGetTokens(...a));
+  bayesTotals = this.guard('bayes_totals', () => this.bayes.bayesTotals());
+  historyPush = this.guard('history_push', (...a: Parameters<SqliteHistory['historyPush']>) => this.history.historyPush(...a));
+  historyRead = this.guard('history_read', (...a: Parameters<SqliteHistory['historyRead']>) => this.history.historyRead(...a));
+
+  bayesLearn = this.guard('bayes_learn', (digest: string, tokens: readonly string[], cls: BayesClass, retention?: BayesRetention) => {
+    if (retention) this.retention = retention;
+    return this.bayes.bayesLearn(digest, tokens, cls, this.retention);
+  });
+
+  rateLimiterBackend(): RateLimiterBackend {
+    return { kind: 'memory' };
+  }
+
+  roundTrips(): number {
+    return 0;
+  }
+
+  async ready(): Promise<void> {
+    if (this.closed) throw new Error('the store is closed');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    try {
+      this.database.close();
+    } finally {
+      this.lock?.release();
+    }
+  }
+
+  /** Drop what expired: greylist entries, counters, Bayes data past its retention. */
+  sweep(): void {
+    if (this.closed) return;
+    try {
+      this.greylist.sweep();
+      this.counters.sweep();
+      this.bayes.sweep(this.retention);
+    } catch (err) {
+      this.options.metrics?.storeErrors.inc({ operation: 'sweep' });
+      this.options.log?.error({ event: 'store_error', operation: 'sweep', err: (err as Error).message }, 'embedded store sweep failed');
+    }
+  }
+
+  /** Count a failure (a full disk, a read-only store) as a store error and pass it to the check's on_error. */
+  private guard<A extends unknown[], R>(operation: string, fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+    return async (...args: A) => {
+      try {
+        return await fn(...args);
+      } catch (err) {
+        this.options.metrics?.storeErrors.inc({ operation });
+        throw err;
+      }
+    };
+  }
+}
