@@ -99,5 +99,15 @@ export function readMessage(stream: Readable, limits: ReadLimits): Promise<ReadM
 
 /** Turn every bare CR and bare LF into CRLF (the `normalize` choice for bare newlines). */
 export function normalizeLineEnds(raw: Buffer): Buffer {
+  // Most messages already end every line in CRLF: found with native searches, they are
+  // passed on as they are instead of copied through a string (25 MB held the event loop).
+  if (onlyCrlf(raw)) return raw;
   return Buffer.from(raw.toString('latin1').replace(/\r\n|\r|\n/g, '\r\n'), 'latin1');
+}
+
+/** Whether every CR in raw is followed by LF and every LF preceded by CR. */
+function onlyCrlf(raw: Buffer): boolean {
+  for (let i = raw.indexOf(10); i >= 0; i = raw.indexOf(10, i + 1)) if (i === 0 || raw[i - 1] !== 13) return false;
+  for (let i = raw.indexOf(13); i >= 0; i = raw.indexOf(13, i + 1)) if (raw[i + 1] !== 10) return false;
+  return true;
 }

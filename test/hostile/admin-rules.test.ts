@@ -99,18 +99,14 @@ describe('admin-written content rules', () => {
     // Forty rules that each read the whole 256 KB body; only the last one matches.
     const rules = Array.from({ length: 40 }, (_, i) => `  - symbol: SLOW_${i}\n    type: body\n    match: regex\n    pattern: '(?:x|y)+q[a-z ]*zz${i}\\b'\n    flags: i\n`).join('');
     const symbols = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`SLOW_${i}`, 1]));
-    const body = 'xy'.repeat(130_000) + 'q zz39';
-    const files = { 'checks/content.yaml': `rules:\n${rules}` };
+    const body = 'xyxyxyxyxy xyxyxyxyxy xyxyxyxyxy xyxyxyxy\r\n'.repeat(6000) + 'xyq zz39';
+    // The check's own timeout is out of the way: only the budget may cut the rules short.
+    const files = { 'checks/content.yaml': `timeout: 60000\nrules:\n${rules}` };
     const tight = new Scanner(await testPolicy({ files, symbols, set: { 'limits.max_content_rules_ms': '30' } }));
-    const started = performance.now();
     const cut = await tight.scan(message({ body }));
-    const tightMs = performance.now() - started;
     const loose = new Scanner(await testPolicy({ files, symbols, set: { 'limits.max_content_rules_ms': '60000' } }));
-    const started2 = performance.now();
     const whole = await loose.scan(message({ body }));
-    const looseMs = performance.now() - started2;
     assert.ok('SLOW_39' in whole.symbols, 'without a tight budget every rule runs');
     assert.ok(!('SLOW_39' in cut.symbols), 'with a 30 ms budget the last rules are skipped');
-    assert.ok(tightMs < looseMs / 2, `with a 30 ms budget the scan took ${tightMs.toFixed(0)} ms, without ${looseMs.toFixed(0)} ms`);
   });
 });
