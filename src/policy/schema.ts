@@ -87,12 +87,15 @@ const limitsSchema = z
      */
     idle_timeout: z.number().positive().default(300),
     /**
-     * Bytes per second a message must keep arriving at once DATA has run for idle_timeout
-     * (Postfix's smtpd_min_data_rate). 0 turns the check off.
+     * Bytes per second a message must keep arriving at (Postfix's smtpd_min_data_rate): what
+     * arrives extends the deadline for the rest by its time at this rate, never to more than
+     * idle_timeout from now, so a burst banks no credit. 0 turns the check off.
      */
     min_data_rate: z.number().int().min(0).default(500),
     /** NOOP, RSET, VRFY, HELP and ETRN commands between two MAIL commands before 421 (Postfix's smtpd_junk_command_limit). */
     max_junk_commands: z.number().int().positive().default(100),
+    /** Error replies (4xx/5xx) in one connection before 421 and close (Postfix's smtpd_hard_error_limit). */
+    max_errors: z.number().int().positive().default(20),
     /** Seconds to wait for transactions in flight on shutdown. */
     shutdown_grace: z.number().positive().default(30),
     /** MIME nesting beyond this is not parsed further (and scores MIME_TOO_DEEP). */

@@ -17,6 +17,8 @@ export interface ConnectionPacing {
   minDataRate: number;
   /** Junk commands allowed between two MAIL commands. */
   maxJunkCommands: number;
+  /** Error replies (4xx, 5xx) one connection may get before 421 and the end of it. */
+  maxErrors: number;
 }
 
 export function connectionPacing(p: Policy): ConnectionPacing {
@@ -27,6 +29,7 @@ export function connectionPacing(p: Policy): ConnectionPacing {
     lineDeadline: p.limits.idle_timeout * 1000,
     minDataRate: p.limits.min_data_rate,
     maxJunkCommands: p.limits.max_junk_commands,
+    maxErrors: p.limits.max_errors,
   };
 }
 
@@ -75,11 +78,19 @@ export class BorderConnection extends SMTPConnection {
   override send(code: number, data?: string | string[] | null, context?: string | false): void {
     // smtp-server's early-talker refusal: tell the front, which logs and counts it.
     if (code === 421 && !this._ready && typeof data === 'string' && data.endsWith(' You talk too soon')) this.emit('early_talker');
-    if (typeof data === 'string' && ENHANCED_PREFIX.test(data)) return super.send(code, data, false);
-    return super.send(code, data, context);
+    if (typeof data === 'string' && ENHANCED_PREFIX.test(data)) super.send(code, data, false);
+    else super.send(code, data, context);
+    // Like Postfix's smtpd_hard_error_limit: a client that keeps getting errors (guessing
+    // recipients, a broken script, a probe) is shown the door instead of being answered forever.
+    if (code >= 400 && code !== 421 && this._ready && ++this.errors >= this.pacing.maxErrors) {
+      this.emit('too_many_errors');
+      super.send(421, '4.7.0 Error: too many errors, closing connection', false);
+    }
   }
 
-  pacing: ConnectionPacing = { greetDelay: 100, lineDeadline: 300_000, minDataRate: 500, maxJunkCommands: 100 };
+  private errors = 0;
+
+  pacing: ConnectionPacing = { greetDelay: 100, lineDeadline: 300_000, minDataRate: 500, maxJunkCommands: 100, maxErrors: 20 };
 
   /**
    * smtp-server holds every greeting back a hard-coded 100 ms to catch clients that talk
@@ -109,14 +120,14 @@ export class BorderConnection extends SMTPConnection {
    * second would hold a connection (and a transaction) forever. Every parser it creates
    * (a new one after STARTTLS) is watched here as bytes arrive: a command line must be
    * complete within lineDeadline of its first byte, and a message must keep arriving at
-   * minDataRate once DATA has run for lineDeadline.
+   * minDataRate, with no more than lineDeadline of credit in hand at any time.
    */
   override _createParser(): SMTPStream {
     const parser = super._createParser();
     const write = parser.write.bind(parser) as (chunk: Buffer, ...rest: unknown[]) => boolean;
     let lineStarted = 0;
-    let dataStarted = 0;
-    let dataBytes = 0;
+    /** When the rest of the message must have arrived by (0 outside DATA). */
+    let dataDeadline = 0;
     let refused = false;
     const replacement = (chunk: Buffer, ...rest: unknown[]): boolean => {
       if (refused) return true;
@@ -132,14 +143,14 @@ export class BorderConnection extends SMTPConnection {
       let late = false;
       if (parser._dataMode) {
         lineStarted = 0;
-        if (!dataStarted) {
-          dataStarted = now;
-          dataBytes = 0;
-        }
-        dataBytes += chunk.length;
-        late = minDataRate > 0 && now - dataStarted > lineDeadline + (dataBytes / minDataRate) * 1000;
+        dataDeadline ||= now + lineDeadline;
+        // Postfix's smtpd_min_data_rate: what arrived extends the deadline by the time it
+        // takes at the minimum rate, but never past lineDeadline from now. A burst therefore
+        // buys no more than one idle_timeout, not minutes of one byte every few seconds.
+        late = minDataRate > 0 && now > dataDeadline;
+        dataDeadline = Math.min(dataDeadline + (chunk.length / minDataRate) * 1000, now + lineDeadline);
       } else {
-        dataStarted = 0;
+        dataDeadline = 0;
         const lf = chunk.lastIndexOf(0x0a);
         if (lf < 0) {
           lineStarted ||= now;

@@ -99,6 +99,7 @@ export class Front {
     });
     connection.on('too_slow', (phase: string) => this.log.info({ event: 'too_slow', conn: connection.id, ip: remoteAddress, phase }, 'client sends too slowly: 421'));
     connection.on('too_many_junk_commands', () => this.log.info({ event: 'junk_commands', conn: connection.id, ip: remoteAddress }, 'too many NOOP/RSET/VRFY commands: 421'));
+    connection.on('too_many_errors', () => this.log.info({ event: 'too_many_errors', conn: connection.id, ip: remoteAddress }, 'too many error replies: 421'));
     connection.init();
     socket.resume();
   }
