@@ -82,7 +82,10 @@ export class BorderConnection extends SMTPConnection {
     else super.send(code, data, context);
     // Like Postfix's smtpd_hard_error_limit: a client that keeps getting errors (guessing
     // recipients, a broken script, a probe) is shown the door instead of being answered forever.
-    if (code >= 400 && code !== 421 && this._ready && ++this.errors >= this.pacing.maxErrors) {
+    // Recipients past max_recipients (452 4.5.3) are not errors: a mailing client pipelines
+    // its whole list and sends the rest in the next transaction (Postfix counts them apart too).
+    const overshoot = code === 452 && typeof data === 'string' && data.startsWith('4.5.3');
+    if (code >= 400 && code !== 421 && !overshoot && this._ready && ++this.errors >= this.pacing.maxErrors) {
       this.emit('too_many_errors');
       super.send(421, '4.7.0 Error: too many errors, closing connection', false);
     }
