@@ -4,6 +4,18 @@ import type { Policy } from '../policy/schema.js';
 
 const ENHANCED_PREFIX = /^[245]\.\d{1,3}\.\d{1,3} /;
 
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** The address between the angle brackets of a MAIL or RCPT command, without a source route. */
+function addressAsSent(command: string): string | null {
+  const open = command.indexOf('<');
+  const close = command.indexOf('>', open + 1);
+  if (open < 0 || close < 0) return null;
+  const address = command.slice(open + 1, close);
+  // "@relay.example,@other.example:user@domain": the route is ignored (RFC 5321 appendix C).
+  return address.startsWith('@') ? address.slice(address.indexOf(':') + 1) : address;
+}
+
 /** Commands that move no mail forward (Postfix's "junk" commands). */
 const JUNK_COMMANDS = new Set(['NOOP', 'RSET', 'VRFY', 'HELP', 'ETRN', 'EXPN']);
 
@@ -50,6 +62,20 @@ export class BorderConnection extends SMTPConnection {
   override _proxyCommandAllowed(command: string, option: 'useXClient' | 'useXForward'): boolean {
     if (command === 'XFORWARD' && !this.xforwardAllowed) return false;
     return super._proxyCommandAllowed(command, option);
+  }
+
+  /**
+   * smtp-server turns an A-label domain (xn--…) into Unicode, so a pure-ASCII address would
+   * look like one that needs SMTPUTF8 and be refused, and would be relayed in a form the
+   * client never sent. The address is kept as the client wrote it whenever that was ASCII.
+   */
+  override _parseAddressCommand(name: string, command: Buffer | string): ReturnType<SMTPConnection['_parseAddressCommand']> {
+    const parsed = super._parseAddressCommand(name, command);
+    if (parsed && NON_ASCII.test(parsed.address)) {
+      const sent = addressAsSent(command.toString());
+      if (sent !== null && !NON_ASCII.test(sent)) parsed.address = sent;
+    }
+    return parsed;
   }
 
   /** A MAIL consumed the XFORWARD attributes sent before it. */
