@@ -141,7 +141,7 @@ export class MimeGuard {
     let info: AttachmentInfo | null = null;
     let use: BodyUse = 'none';
     if (attachment) {
-      info = { filename: part.filename, contentType, size: 0, encrypted: false };
+      info = { filename: part.filename, contentType, size: 0, encrypted: false, entries: [] };
       this.attachments.push(info);
       // mailparser would read an inline text/plain "x.zip" as text, not as an attachment.
       if (mayBeArchive(filename, contentType) && !TEXT_TYPES.has(contentType)) {

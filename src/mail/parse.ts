@@ -4,7 +4,7 @@ import type { Transform } from 'node:stream';
 import type { AttachmentInfo, ParsedMessage, TruncationReason } from './parsed-message.js';
 import { readHtml, type HtmlReading } from './html-text.js';
 import { extractUrls } from './urls.js';
-import { archiveIsEncrypted } from './archive.js';
+import { archiveIsEncrypted, zipEntryNames } from './archive.js';
 import { ARCHIVE_PREFIX, MimeGuard, type ParseLimits } from './mime-guard.js';
 
 export type { ParseLimits } from './mime-guard.js';
@@ -95,7 +95,11 @@ function inspectAttachment(attachment: AttachmentStream, archive: AttachmentInfo
   const kept: Buffer[] = [];
   let keptBytes = 0;
   const done = (): void => {
-    if (archive && keptBytes > 0) archive.encrypted = archiveIsEncrypted(Buffer.concat(kept, keptBytes));
+    if (archive && keptBytes > 0) {
+      const head = Buffer.concat(kept, keptBytes);
+      archive.encrypted = archiveIsEncrypted(head);
+      archive.entries = zipEntryNames(head);
+    }
     attachment.release?.();
   };
   attachment.content.on('data', (chunk: Buffer) => {

@@ -30,7 +30,7 @@ const EXTRACT: Readonly<Record<Exclude<PatternType, 'header'>, Extract>> = {
   html: (_c, m, max) => [m.html.slice(0, max)],
   url: (_c, m) => m.urls,
   url_host: (_c, m) => urlHosts(m),
-  attachment_name: (_c, m) => m.parts.filter((p) => p.filename).map((p) => p.filename),
+  attachment_name: (_c, m) => [...m.parts.filter((p) => p.filename).map((p) => p.filename), ...m.attachments.flatMap((a) => a.entries)],
   mime_type: (_c, m) => m.parts.map((p) => p.contentType),
 };
 
