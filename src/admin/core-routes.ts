@@ -20,7 +20,17 @@ export function addCoreRoutes(admin: AdminServer, deps: { metrics: Metrics; poli
     path: '/metrics',
     handle: async () => ({ headers: { 'Content-Type': deps.metrics.registry.contentType }, body: await deps.metrics.source() }),
   });
-  admin.add({ method: 'GET', path: '/policy/status', handle: () => ({ body: deps.policy.status() }) });
+  // A problem's message may quote the line it is about (a list file that is really a
+  // symlink to a secret would show its lines): without the password, where but not what.
+  admin.add({
+    method: 'GET',
+    path: '/policy/status',
+    handle: (req) => {
+      const status = deps.policy.status();
+      if (admin.authorized(req.headers)) return { body: status };
+      return { body: { ...status, problems: status.problems.map((p) => ({ file: p.file, line: p.line, col: p.col })) } };
+    },
+  });
   admin.add({
     method: 'POST',
     path: '/policy/reload',
