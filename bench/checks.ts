@@ -12,7 +12,7 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { dkimSign } from 'mailauth/lib/dkim/sign.js';
+import { dkimSign } from 'mailauth';
 import { loadPolicy } from '../src/policy/load.js';
 import { createChecks } from '../src/checks/registry.js';
 import type { Check } from '../src/pipeline/check.js';

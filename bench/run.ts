@@ -15,6 +15,10 @@
  *   --only NAMES     targets to run (direct, bare, haraka, bp, bp-bayes, postfix, bp-none, bp-wN)
  *   --out FILE       results file (default bench/results.json)
  *   --profile DIR    write a V8 CPU profile of each Borderpatrol server into DIR
+ *   --baseline DIST  every Borderpatrol row again, run from another build's dist/ (rows NAME-base),
+ *                    to compare two versions A/B in the same run
+ *   --node-args ARGS every Borderpatrol row again with these Node.js options (rows NAME-opt),
+ *                    e.g. '--max-semi-space-size=8'
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -44,6 +48,8 @@ const { values: opts } = parseArgs({
     only: { type: 'string' },
     out: { type: 'string', default: path.join(REPO, 'bench', 'results.json') },
     profile: { type: 'string' },
+    baseline: { type: 'string' },
+    'node-args': { type: 'string' },
   },
 });
 const quick = opts.quick === true;
@@ -151,6 +157,13 @@ async function main(): Promise<void> {
         if (wanted(`bp-w${w}`)) setups.push({ name: `bp-w${w}`, label: `Borderpatrol, shipped policies/ + Redis, workers: ${w}`, set: { 'store.redis': `redis://127.0.0.1:${redis.port}`, 'store.prefix': `bpw${w}:` }, optionalSet: { ...asShipped, workers: w }, redisPort: redis.port });
     }
 
+    if (opts.baseline) {
+      const dist = path.resolve(opts.baseline);
+      if (!fs.existsSync(path.join(dist, 'cli.js'))) throw new Error(`--baseline ${opts.baseline}: no cli.js there (give a built dist/ directory)`);
+      for (const s of [...setups]) setups.push({ ...s, name: `${s.name}-base`, label: `${s.label}, baseline build`, dist });
+    }
+    const nodeArgs = opts['node-args']?.split(/\s+/).filter(Boolean) ?? [];
+    if (nodeArgs.length > 0) for (const s of setups.filter((x) => !x.dist)) setups.push({ ...s, name: `${s.name}-opt`, label: `${s.label}, node ${nodeArgs.join(' ')}`, nodeArgs });
     for (const s of setups) {
       progress(`starting ${s.name}`);
       const prepared = await prepareBorderpatrol(s, sink.port, workDir);

@@ -18,8 +18,9 @@ import { addHistoryRoutes } from './admin/history-routes.js';
 import { addHistoryView } from './admin/history-view.js';
 import { addStatsRoutes } from './admin/stats-routes.js';
 import { addLearnRoutes } from './admin/learn-routes.js';
+import { addFuzzyRoutes } from './admin/fuzzy-routes.js';
 import { addRspamdRoutes } from './admin/rspamd-routes.js';
-import { addGreylistRoutes } from './checks/greylist/admin.js';
+import { addGreylistRoutes } from './admin/greylist-routes.js';
 import { liveRecorder } from './session/recorder.js';
 import { PolicyWatcher } from './policy/watcher.js';
 import { MilterServer } from './milter/server.js';
@@ -95,12 +96,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     throw err;
   }
   const admin = new AdminServer(() => holder.get().policy.admin.password, log);
-  addCoreRoutes(admin, { metrics, policy: holder, relay, listening: () => (milter ? milter.server.listening : front.front.server.listening) });
+  addCoreRoutes(admin, { metrics, policy: holder, relay: milter ? null : relay, listening: () => (milter ? milter.server.listening : front.front.server.listening) });
   addGreylistRoutes(admin, { store, policy: () => holder.get() });
   addHistoryRoutes(admin, { store });
-  addHistoryView(admin, { store });
+  addHistoryView(admin, { store, dryRun: () => holder.get().policy.dry_run });
   addStatsRoutes(admin, { store, historySize: () => holder.get().policy.history.size });
   addLearnRoutes(admin, { policy: () => holder.get(), store, pipeline, log, maxBody: compiled.policy.limits.max_message_size });
+  addFuzzyRoutes(admin, { policy: () => holder.get(), store, log, maxBody: compiled.policy.limits.max_message_size });
   addRspamdRoutes(admin, { metrics, store, policy: () => holder.get(), version: VERSION });
   let adminAddress: AddressInfo | null = null;
   if (compiled.policy.admin.enabled) {
@@ -110,7 +112,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // Edits (including `list add` and `policy set`) take effect live; a broken one is kept out.
   const watcher = new PolicyWatcher(dir, (reason) => holder.reload(reason), log);
   await watcher.start();
-  log.info({ event: 'listening', address: address.address, port: address.port, mode: compiled.policy.mode, relay: `${compiled.policy.relay.host}:${compiled.policy.relay.port}`, store: store.kind, policy_version: compiled.version }, 'borderpatrol listening');
+  log.info({ event: 'listening', address: address.address, port: address.port, mode: compiled.policy.mode, relay: milter ? null : `${compiled.policy.relay.host}:${compiled.policy.relay.port}`, store: store.kind, policy_version: compiled.version, version: VERSION, dry_run: compiled.policy.dry_run }, 'borderpatrol listening');
+  if (compiled.policy.dry_run) log.warn({ event: 'dry_run_on' }, 'dry-run is on: nothing is refused; verdicts are logged, recorded and stamped as what would have been done');
   let stopping: Promise<void> | null = null;
   return {
     smtp: address,

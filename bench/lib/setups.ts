@@ -23,7 +23,7 @@ export function corpusTrainDirs(corpus: string): { ham: string; spam: string } |
  * reads: every message of both classes (the first 300 of each with --quick). Returns a
  * note on what it learned.
  */
-export async function trainBayes(setup: { policiesDir: string; overrides: Array<{ key: string; value: string }> }, workDir: string, o: { dirs: { ham: string; spam: string }; quick: boolean; progress: (line: string) => void }): Promise<string> {
+export async function trainBayes(setup: { policiesDir: string; overrides: Array<{ key: string; value: string }>; setup: { dist?: string } }, workDir: string, o: { dirs: { ham: string; spam: string }; quick: boolean; progress: (line: string) => void }): Promise<string> {
   const dirs = { ...o.dirs };
   if (o.quick) {
     // A directory of links to the first 300 files of each class.
@@ -41,7 +41,7 @@ export async function trainBayes(setup: { policiesDir: string; overrides: Array<
     o.progress(`learning ${cls} from ${dirs[cls]}`);
     let stderr: string;
     try {
-      stderr = (await run(process.execPath, [path.join(REPO, 'dist', 'cli.js'), 'learn', cls, '--policies', setup.policiesDir, '--jobs', '8', ...sets, dirs[cls]], { cwd: workDir, maxBuffer: 16 * 1024 * 1024, timeout: 10 * 60_000 })).stderr;
+      stderr = (await run(process.execPath, [path.join(setup.setup.dist ?? path.join(REPO, 'dist'), 'cli.js'), 'learn', cls, '--policies', setup.policiesDir, '--jobs', '8', ...sets, dirs[cls]], { cwd: workDir, maxBuffer: 16 * 1024 * 1024, timeout: 10 * 60_000 })).stderr;
     } catch (err) {
       // Exit status 1 when some messages failed; the summary line says how many.
       stderr = (err as { stderr?: string }).stderr ?? '';

@@ -68,6 +68,10 @@ export interface BorderpatrolSetup {
   redisPort: number | null;
   /** Train Bayes from these directories before the server starts. */
   trainFrom?: { ham: string; spam: string };
+  /** Another build's dist/ to run instead of this repository's (an A/B row). */
+  dist?: string;
+  /** Node.js options for the server process (an A/B row). */
+  nodeArgs?: string[];
 }
 
 /** A private copy of policies/ with some files replaced. */
@@ -137,7 +141,7 @@ export async function prepareBorderpatrol(s: BorderpatrolSetup, sinkPort: number
 export async function startBorderpatrolTarget(p: PreparedBorderpatrol, workDir: string, profileDir?: string): Promise<Target> {
   // --cpu-prof: V8 writes the CPU profile of the whole run when the server exits.
   const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${p.setup.name}.cpuprofile`] : [];
-  const args = [...profile, path.join(REPO, 'dist', 'cli.js'), 'serve', '--policies', p.policiesDir, ...p.overrides.flatMap((o) => ['--set', `${o.key}=${o.value}`])];
+  const args = [...(p.setup.nodeArgs ?? []), ...profile, path.join(p.setup.dist ?? path.join(REPO, 'dist'), 'cli.js'), 'serve', '--policies', p.policiesDir, ...p.overrides.flatMap((o) => ['--set', `${o.key}=${o.value}`])];
   const proc: Proc = await spawnProcess(process.execPath, args, { port: p.port, logFile: path.join(workDir, `borderpatrol-${p.setup.name}.log`), cwd: workDir, readyTimeoutMs: 30_000 });
   return { name: p.setup.name, label: p.setup.label, port: p.port, pid: proc.pid, redisPort: p.setup.redisPort, stop: () => proc.stop(35_000) };
 }

@@ -43,12 +43,13 @@ function row(e: HistoryEntry): string {
     `<td class="num">${e.score === undefined ? '' : escapeHtml(e.score.toFixed(2))}</td>`,
     `<td class="symbols">${escapeHtml(symbolsOf(e))}</td>`,
     `<td class="mono">${escapeHtml(e.queueId ?? '')}${e.origQueueId ? `<div class="would">from ${escapeHtml(e.origQueueId)}</div>` : ''}</td>`,
+    `<td>${escapeHtml(e.instance ?? '')}</td>`,
   ];
   return `<tr data-action="${escapeHtml(e.action)}" data-client="${escapeHtml(e.ip)}" data-sender="${escapeHtml(e.from.toLowerCase())}" title="${escapeHtml(e.reply)}">${cells.join('')}</tr>`;
 }
 
 /** The page: a filter form that works without script, and a script that filters as you type. */
-export function renderHistoryPage(entries: readonly HistoryEntry[], filter: HistoryFilter, limit: number, nonce: string): string {
+export function renderHistoryPage(entries: readonly HistoryEntry[], filter: HistoryFilter, limit: number, nonce: string, dryRun = false): string {
   const shown = entries.filter((e) => matches(e, filter));
   const actions = [...new Set(['accept', 'add_header', 'rewrite_subject', 'greylist', 'reject', 'discard', 'tempfail', ...entries.map((e) => e.action)])];
   const options = ['', ...actions]
@@ -82,11 +83,12 @@ export function renderHistoryPage(entries: readonly HistoryEntry[], filter: Hist
   .a-reject, .a-discard, .a-relay_refused { background: #fbdada; color: #7f1d1d; }
   .would { font-size: .75rem; color: #6b7385; }
   .empty { color: #6b7385; padding: 1rem .5rem; }
+  .dry-run { background: #fdf0c8; color: #6b4e00; border: 1px solid #e8d28a; border-radius: 4px; padding: .5rem .7rem; margin-bottom: .8rem; }
 </style>
 </head>
 <body>
 <h1>Borderpatrol: recent verdicts</h1>
-<form method="get" action="view" id="filters">
+${dryRun ? '<p class="dry-run" id="dry-run"><strong>Dry-run is on:</strong> nothing is refused; each verdict shows what would have been done.</p>\n' : ''}<form method="get" action="view" id="filters">
   <label>Action <select name="action" id="f-action">${options}</select></label>
   <label>Client <input name="client" id="f-client" value="${escapeHtml(filter.client)}" placeholder="address" autocomplete="off"></label>
   <label>Sender <input name="sender" id="f-sender" value="${escapeHtml(filter.sender)}" placeholder="address or domain" autocomplete="off"></label>
@@ -95,7 +97,7 @@ export function renderHistoryPage(entries: readonly HistoryEntry[], filter: Hist
 </form>
 <div id="count">${shown.length} of ${entries.length} verdicts</div>
 <table>
-<thead><tr><th>Time (UTC)</th><th>Tx</th><th>Client</th><th>HELO</th><th>From</th><th>Recipients</th><th>Action</th><th>Score</th><th>Symbols</th><th>Queue id</th></tr></thead>
+<thead><tr><th>Time (UTC)</th><th>Tx</th><th>Client</th><th>HELO</th><th>From</th><th>Recipients</th><th>Action</th><th>Score</th><th>Symbols</th><th>Queue id</th><th>Instance</th></tr></thead>
 <tbody id="rows">
 ${entries.map((e) => row(e).replace('<tr ', matches(e, filter) ? '<tr ' : '<tr hidden ')).join('\n')}
 </tbody>
@@ -135,7 +137,7 @@ ${entries.length === 0 ? '<p class="empty">No verdicts yet.</p>' : ''}
  * every value is escaped, and a Content-Security-Policy allows only this page's own style
  * and script.
  */
-export function addHistoryView(admin: AdminServer, deps: { store: Store }): void {
+export function addHistoryView(admin: AdminServer, deps: { store: Store; dryRun: () => boolean }): void {
   admin.add({
     method: 'GET',
     path: '/history/view',
@@ -164,7 +166,7 @@ export function addHistoryView(admin: AdminServer, deps: { store: Store }): void
           'X-Content-Type-Options': 'nosniff',
           'Referrer-Policy': 'no-referrer',
         },
-        body: renderHistoryPage(entries, filter, limit, nonce),
+        body: renderHistoryPage(entries, filter, limit, nonce, deps.dryRun()),
       };
     },
   });

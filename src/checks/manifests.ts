@@ -4,6 +4,7 @@ import { greylistManifest } from './greylist/manifest.js';
 import { headersManifest } from './headers/manifest.js';
 import { contentManifest } from './content/manifest.js';
 import { antivirusManifest } from './antivirus/manifest.js';
+import { fuzzyManifest } from './fuzzy/manifest.js';
 import { dnsblManifest } from './dnsbl/manifest.js';
 import { authManifest } from './auth/manifest.js';
 import { bayesManifest } from './bayes/manifest.js';
@@ -23,6 +24,8 @@ export const MANIFESTS = [
   contentManifest,
   // A virus refuses the message whatever else is found: before the DNS lookups.
   antivirusManifest,
+  // Fuzzy signatures: one store lookup, before the DNS lookups.
+  fuzzyManifest,
   dnsblManifest,
   authManifest,
   // Bayes stays last: autolearn judges a message by every other check's score.

@@ -6,6 +6,7 @@ import { greylistCheck } from './greylist/index.js';
 import { headersCheck } from './headers/index.js';
 import { contentCheck } from './content/index.js';
 import { antivirusCheck } from './antivirus/index.js';
+import { fuzzyCheck } from './fuzzy/index.js';
 import { dnsblCheck } from './dnsbl/index.js';
 import { authCheck } from './auth/index.js';
 import { bayesCheck } from './bayes/index.js';
@@ -18,6 +19,7 @@ const CODE: Readonly<Record<CheckName, CheckModule>> = {
   headers: headersCheck,
   content: contentCheck,
   antivirus: antivirusCheck,
+  fuzzy: fuzzyCheck,
   dnsbl: dnsblCheck,
   auth: authCheck,
   bayes: bayesCheck,

@@ -1,4 +1,5 @@
 import { commonOptions, overridesFrom, parse, UsageError } from './common.js';
+import { adminPassword, PASSWORD_HINT } from './password.js';
 import { openEngine } from './engine.js';
 import type { GreylistEntry } from '../stores/types.js';
 
@@ -10,7 +11,8 @@ msg:HASH|SENDER|RECIPIENT for messages deferred by score) and let one through at
 
   --server URL        ask a running server's admin listener (e.g. http://127.0.0.1:11334);
                       the way to go with the embedded store while the server runs
-  --password PW       admin password for --server (default: $BORDERPATROL_PASSWORD)
+  --password PW       admin password for --server (default: $BORDERPATROL_PASSWORD, or the
+                      first line of the file $BORDERPATROL_PASSWORD_FILE)
   --limit N           list at most N entries (default 100)
   --json              print JSON instead of a table
   --policies DIR      policy directory (default ./policies), for the local store
@@ -52,7 +54,7 @@ export async function greylistCommand(args: string[]): Promise<number> {
   if (action !== 'list' && action !== 'release') throw new UsageError(`greylist: expected list or release, not ${action === undefined ? 'nothing' : `"${action}"`}\n\n${GREYLIST_HELP}`);
   if (action === 'release' && !arg) throw new UsageError('greylist release: give the KEY of the entry (see greylist list)');
 
-  const target = values.server ? remoteTarget(values.server, values.password ?? process.env.BORDERPATROL_PASSWORD ?? '') : await localTarget(values, action);
+  const target = values.server ? remoteTarget(values.server, adminPassword(values.password) ?? '') : await localTarget(values, action);
   try {
     if (action === 'list') {
       const entries = await target.list(arg ?? '', limit);
@@ -81,7 +83,7 @@ function printTable(entries: Listed[]): void {
 }
 
 function remoteTarget(server: string, password: string): Target {
-  if (!password) throw new UsageError('--server needs the admin password: --password PW or $BORDERPATROL_PASSWORD');
+  if (!password) throw new UsageError(`--server needs the admin password: ${PASSWORD_HINT}`);
   const base = /^https?:\/\//i.test(server) ? server : `http://${server}`;
   const call = async (path: string, init: RequestInit = {}): Promise<{ status: number; body: unknown }> => {
     const url = new URL(path, base);

@@ -1,4 +1,5 @@
 import { commonOptions, overridesFrom, parse, UsageError } from './common.js';
+import { adminPassword, PASSWORD_HINT } from './password.js';
 import { openEngine, type Engine } from './engine.js';
 import { planInputs, readInputs, type InputPlan } from './inputs.js';
 import { Progress } from './progress.js';
@@ -13,7 +14,8 @@ learning it as the other class moves it. Progress goes to stderr.
 
   --server URL        send each message to a running server's admin listener
                       (e.g. http://127.0.0.1:11334) instead of the local store
-  --password PW       admin password for --server (default: $BORDERPATROL_PASSWORD)
+  --password PW       admin password for --server (default: $BORDERPATROL_PASSWORD, or the
+                      first line of the file $BORDERPATROL_PASSWORD_FILE)
   --jobs N            messages in flight at once (default 8)
   --policies DIR      policy directory (default ./policies)
   --redis URL         learn into the Redis store a server uses
@@ -131,8 +133,8 @@ export async function learnCommand(args: string[]): Promise<number> {
 
   let tally: LearnTally;
   if (values.server) {
-    const password = values.password ?? process.env.BORDERPATROL_PASSWORD ?? '';
-    if (!password) throw new UsageError('--server needs the admin password: --password PW or $BORDERPATROL_PASSWORD');
+    const password = adminPassword(values.password) ?? '';
+    if (!password) throw new UsageError(`--server needs the admin password: ${PASSWORD_HINT}`);
     // The server applies its own size limit (and answers 413 over it).
     tally = await runLearn(remoteLearner(values.server, password, cls), plan, Number.MAX_SAFE_INTEGER, { jobs, progress, onError }).catch((err: Error) => {
       if (err instanceof LearnAbort) throw new UsageError(err.message);

@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import { adminPassword, PASSWORD_HINT } from './password.js';
 import { parse, UsageError } from './common.js';
 import { policiesDirOf, policiesOption, reportFailure } from './policy-errors.js';
 import { loadPolicy } from '../policy/load.js';
@@ -14,7 +15,7 @@ under the draft policy in DIR, and print how many messages would change action, 
 to what, with examples. Nothing is changed anywhere.
 
   --server URL     admin API of the running server (default: the draft's admin.listen)
-  --password PW    admin password (default: $BORDERPATROL_ADMIN_PASSWORD, then the draft's)
+  --password PW    admin password (default: $BORDERPATROL_PASSWORD, the file $BORDERPATROL_PASSWORD_FILE, then the draft's)
   --limit N        newest N history entries (default 10000)
   --history FILE   read entries from a file instead: JSON lines, or a saved GET /history answer
   --examples N     examples to print (default 10)
@@ -46,7 +47,7 @@ export async function policyWhatifCommand(args: string[]): Promise<number> {
     if (values.history !== undefined) entries = await readHistoryFile(values.history);
     else {
       const server = values.server ?? adminUrl(compiled.policy.admin.listen);
-      const password = values.password ?? process.env.BORDERPATROL_ADMIN_PASSWORD ?? compiled.policy.admin.password;
+      const password = adminPassword(values.password) ?? compiled.policy.admin.password;
       process.stderr.write(`fetching up to ${limit} history entries from ${server} ...\n`);
       entries = await fetchHistory(server, password, limit);
     }
@@ -86,7 +87,7 @@ async function fetchHistory(server: string, password: string, limit: number): Pr
     throw new WhatIfInputError(`cannot reach the server at ${server}: ${cause} (is it running? use --server URL, or --history FILE)`);
   }
   if (res.status === 401 || res.status === 403) {
-    throw new WhatIfInputError(`${server} refused the history (HTTP ${res.status}): give the admin password with --password or BORDERPATROL_ADMIN_PASSWORD`);
+    throw new WhatIfInputError(`${server} refused the history (HTTP ${res.status}): give the admin password with ${PASSWORD_HINT}`);
   }
   if (!res.ok) throw new WhatIfInputError(`${server}/history answered HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
   const body = (await res.json()) as { entries?: unknown[] };

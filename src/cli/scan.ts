@@ -8,8 +8,10 @@ import type { Override } from '../policy/load.js';
 
 export const SCAN_HELP = `Usage: borderpatrol scan [options] FILE|DIR|mbox|- ...
 
-Score messages with the same checks, policy and store as the running server, without
-sending anything anywhere. Each message is scanned as if the client below had sent it.
+Run messages through the same SMTP session as the server (relay denial, recipient
+rules, the checks, the verdict), with its policy and store, without sending anything
+anywhere. Each message is scanned as if the client below had sent it. The store is only
+read: greylisting is shown as already passed, rate limits as they stand, nothing is recorded.
 
   --json              one JSON object per message: {"file","action","score","symbols"}
   --ip IP             client address (default 127.0.0.1: a trusted local client, so
@@ -18,7 +20,8 @@ sending anything anywhere. Each message is scanned as if the client below had se
                       see what a server would do with mail from there)
   --helo NAME         HELO name (default localhost)
   --from ADDR         envelope sender (default: the message's Return-Path, else From)
-  --rcpt ADDR         envelope recipient (repeatable; default: none, recipient checks skipped)
+  --rcpt ADDR         envelope recipient (repeatable; default: none, recipient checks skipped;
+                      a recipient outside local_domains is refused as the server refuses it)
   --offline           no network lookups at all (DNS blocklists, SPF/DKIM/DMARC)
   --policies DIR      policy directory (default ./policies)
   --redis URL         use the Redis store a server uses

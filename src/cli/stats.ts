@@ -1,4 +1,5 @@
 import { parse, UsageError } from './common.js';
+import { adminPassword, PASSWORD_HINT } from './password.js';
 import { loadPolicy } from '../policy/load.js';
 import { splitHostPort } from '../net/schema.js';
 import type { Stats } from '../history/stats.js';
@@ -9,8 +10,8 @@ Print the last hour's verdict counts (by action and by refusal reason) from a ru
 server's admin API.
 
   --server URL        admin API (default: admin.listen from the policies, http://127.0.0.1:11334)
-  --password PW       admin password (default: $BORDERPATROL_ADMIN_PASSWORD, then admin.password
-                      from the policies)
+  --password PW       admin password (default: $BORDERPATROL_PASSWORD, the file
+                      $BORDERPATROL_PASSWORD_FILE, then admin.password from the policies)
   --window SECONDS    how far back to count (default 3600)
   --policies DIR      policy directory to read the defaults from (default ./policies)
   --json              print the JSON the API returned
@@ -34,7 +35,7 @@ export async function statsCommand(args: string[]): Promise<number> {
     return 0;
   }
   if (!/^\d+$/.test(values.window)) throw new UsageError(`--window ${values.window}: expected a number of seconds`);
-  const { server, password } = await target(values.server, values.password ?? process.env.BORDERPATROL_ADMIN_PASSWORD, values.policies);
+  const { server, password } = await target(values.server, adminPassword(values.password), values.policies);
   const url = new URL('/stats', server);
   url.searchParams.set('window', values.window);
   let res: Response;
@@ -47,7 +48,7 @@ export async function statsCommand(args: string[]): Promise<number> {
   }
   const text = await res.text();
   if (res.status === 401 || res.status === 403) {
-    process.stderr.write(`borderpatrol: the admin API at ${server} refused the password (HTTP ${res.status}): give --password or set BORDERPATROL_ADMIN_PASSWORD\n`);
+    process.stderr.write(`borderpatrol: the admin API at ${server} refused the password (HTTP ${res.status}): give ${PASSWORD_HINT}\n`);
     return 1;
   }
   if (!res.ok) {

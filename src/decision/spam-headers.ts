@@ -2,16 +2,18 @@ import type { CompiledPolicy } from '../policy/compiled.js';
 import type { Verdict } from './verdict.js';
 
 /**
- * The X-Spam-* fields stamped on relayed mail. Their names and shapes are the ones Dovecot
- * sieve rules and mail clients already look for (SpamAssassin's), plus one field with each
+ * The fields stamped on relayed mail: Authentication-Results (RFC 8601) when the auth check
+ * ran, then the X-Spam-* fields. Their names and shapes are the ones Dovecot sieve rules and
+ * mail clients already look for (SpamAssassin's and rspamd's), plus one field with each
  * symbol and its score.
  */
-export function spamHeaders(v: Verdict, policy: CompiledPolicy): string[] {
+export function spamHeaders(v: Verdict, policy: CompiledPolicy, authResults?: string): string[] {
   const required = policy.policy.actions.add_header;
   const flagged = v.score >= required || v.action === 'add_header' || v.action === 'rewrite_subject';
   const stars = '*'.repeat(Math.max(0, Math.min(50, Math.floor(v.score))));
   const tests = v.hits.map((h) => h.name).join(',') || 'none';
   const out = [
+    ...(authResults ? [`Authentication-Results: ${authResults}`] : []),
     `X-Spam-Flag: ${flagged ? 'YES' : 'NO'}`,
     `X-Spam-Score: ${v.score.toFixed(2)}`,
     `X-Spam-Level: ${stars}`,

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { ClientInfo, TransactionContext } from '../pipeline/context.js';
 import type { ScoredHit } from '../decision/score.js';
 import type { Verdict } from '../decision/verdict.js';
@@ -37,6 +38,8 @@ export interface TransactionSummary {
  */
 export interface HistoryEntry {
   time: string;
+  /** Which instance handled it (history.instance, else the hostname): MX sharing one history tell theirs apart. */
+  instance?: string;
   tx: string;
   ip: string;
   helo: string;
@@ -84,6 +87,7 @@ export function recordVerdict(s: TransactionSummary, tx: TransactionContext, sto
   if (max <= 0) return;
   const entry: HistoryEntry = {
     time: new Date().toISOString(),
+    instance: instanceName(policy),
     tx: s.tx,
     ip: s.client.ip,
     helo: s.helo,
@@ -101,6 +105,11 @@ export function recordVerdict(s: TransactionSummary, tx: TransactionContext, sto
     forced: tx.forced.map((f) => (f.section ? [f.check, f.action, f.dryRun, f.section] : [f.check, f.action, f.dryRun])),
   };
   store.historyPush(JSON.stringify(entry), max).catch((err: Error) => tx.log.warn({ event: 'history_error', err: err.message }, 'could not record history'));
+}
+
+/** The name history entries and /policy/status give this instance. */
+export function instanceName(policy: CompiledPolicy): string {
+  return policy.policy.history.instance || os.hostname();
 }
 
 function wouldBeOf(s: TransactionSummary): string | undefined {

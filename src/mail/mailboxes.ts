@@ -1,7 +1,7 @@
 import addressparser from 'nodemailer/lib/addressparser';
 import libmime from 'libmime';
 import type { ParsedMessage } from './parsed-message.js';
-import { domainOfAddress } from '../net/org-domain.js';
+import { domainOfAddress } from './address.js';
 
 /** One mailbox from an address header: display name decoded, domain lower-case. */
 export interface Mailbox {

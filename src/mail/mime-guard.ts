@@ -1,33 +1,31 @@
 import type { SplitterChunk } from '@zone-eu/mailsplit';
-import { isUtf8 } from 'node:buffer';
 import libmime from 'libmime';
-import libqp from 'libqp';
-import type { Policy } from '../policy/schema.js';
 import type { AttachmentInfo, MessageHeader, MimePart, TruncationReason } from './parsed-message.js';
-import { mayBeArchive } from './archive.js';
+import { archiveIsEncrypted, mayBeArchive, zipEntryNames } from './archive.js';
+import { joinText, partText, transferDecode, type TextPiece } from './part-text.js';
 
 /**
- * The bound-keeping pass in front of mailparser. mailparser has no depth, part-count, time
- * or text bounds of its own: its splitter's limits end the parse with an error that loses
- * everything read so far, and it buffers every text part whole. So the raw message first
- * goes through a mailsplit Splitter (the splitter mailparser itself is built on) and this
- * guard sees each chunk the moment it is split. It records the header block, every leaf part
- * and the nesting depth, and passes bytes on to mailparser, as they came (a split and
- * re-join reproduces a message exactly), but only as much as the checks need:
- *   - each part's Content-* fields and the multipart structure, always;
- *   - text/plain and text/html bodies up to the text budget;
- *   - the first ARCHIVE_PREFIX bytes of an attachment that may be an archive;
+ * The one pass over a message's MIME structure. A mailsplit Splitter splits the raw
+ * message and this guard sees each chunk the moment it is split. It records the header
+ * block, every leaf part and the nesting depth, and keeps bounded pieces of the bodies that
+ * the checks read:
+ *   - text/plain and text/html bodies up to the text budget, decoded when the part ends
+ *     (part-text.ts: transfer encoding, format=flowed, charset);
+ *   - the first ARCHIVE_PREFIX bytes of an attachment that may be an archive, decoded and
+ *     looked into for encrypted entries;
  *   - no other body: attachments are counted here and never decoded.
- * Past max_mime_depth or max_mime_parts it stops: mailparser then reads a message that ends
- * there, so what came before (headers, text, attachments) is kept.
- *
- * One decision is made here rather than left to mailparser: text that declares no charset
- * (or US-ASCII) yet is not valid UTF-8 is passed on as Windows-1252, by far the most common
- * case. mailparser would read it as UTF-8 and turn every 8-bit byte into U+FFFD, which
- * leaves content rules and Bayes nothing to tell words apart by.
+ * Past max_mime_depth or max_mime_parts it stops: what came before (headers, text,
+ * attachments) is kept.
  */
 
-export type ParseLimits = Pick<Policy['limits'], 'max_mime_depth' | 'max_mime_parts' | 'max_parse_ms' | 'max_text_size' | 'max_urls'>;
+/** The parse bounds, named as the policy's `limits` section names them. */
+export interface ParseLimits {
+  max_mime_depth: number;
+  max_mime_parts: number;
+  max_parse_ms: number;
+  max_text_size: number;
+  max_urls: number;
+}
 
 /** Encoded bytes of a possible archive passed on, to look for encrypted entries once decoded. */
 export const ARCHIVE_PREFIX = 256 * 1024;
@@ -44,41 +42,45 @@ interface Leaf {
   encoding: string;
   /** Encoded bytes seen. */
   bytes: number;
-  /** Encoded bytes passed on. */
+  /** Encoded bytes kept. */
   passed: number;
-  /** Nothing more of this body is passed on. */
+  /** Nothing more of this body is kept. */
   cut: boolean;
-  /** Header fields and body held back until the charset is known (text without a usable charset). */
-  held: Buffer[] | null;
+  /** The body bytes kept (text, or an archive's first bytes), still encoded. */
+  kept: Buffer[];
   /** Share of base64 body bytes that are data rather than line ends (from the first line). */
   dataRatio: number;
 }
 
-/** Types mailparser reads as message text when inline; never passed on as an archive. */
+/** Types read as message text when inline; never looked into as an archive. */
 const TEXT_TYPES = new Set(['text/plain', 'text/html']);
 
 export class MimeGuard {
   readonly headers: MessageHeader[] = [];
   readonly parts: MimePart[] = [];
   readonly attachments: AttachmentInfo[] = [];
-  /** Attachments whose first bytes were passed on, by IMAP part number ('' for a single-part message). */
-  readonly archives = new Map<string, AttachmentInfo>();
   mimeDepth = 0;
   stopped: TruncationReason | null = null;
-  /** Text beyond the budget was not passed on; the parse went on (attachments and parts still count). */
+  /** Text beyond the budget was not kept; the parse went on (attachments and parts still count). */
   textCut = false;
+  /** The decoded text parts, in order. */
+  private readonly pieces: TextPiece[] = [];
+  /** An inline text/plain part exists (even one whose body is not read). */
+  private hasText = false;
   /** Called once when the parse stops early, so the splitter can be halted mid-write. */
   onStop: (() => void) | null = null;
   private nodes = 0;
   private leaf: Leaf | null = null;
-  /** Encoded text bytes still to pass on: QP can triple a text's size, base64 adds a third plus line ends. */
+  /** Encoded text bytes still to keep: QP can triple a text's size, base64 adds a third plus line ends. */
   private textBytesLeft: number;
 
-  constructor(
-    private readonly limits: ParseLimits,
-    private readonly pass: (bytes: Buffer) => void,
-  ) {
+  constructor(private readonly limits: ParseLimits) {
     this.textBytesLeft = limits.max_text_size * 3 + 4096;
+  }
+
+  /** The message's text and HTML, from the text parts read so far. */
+  text(): { text: string; html: string } {
+    return joinText(this.pieces, this.hasText);
   }
 
   add(chunk: SplitterChunk): void {
@@ -87,11 +89,9 @@ export class MimeGuard {
       if (this.leaf && chunk.node === this.leaf.node) this.onBody(this.leaf, chunk.value);
       return;
     }
-    // A leaf's body ends at the next boundary or node.
+    // A leaf's body ends at the next boundary or node; boundaries, preamble and epilogue are not read.
     this.finish();
     if (chunk.type === 'node') this.onNode(chunk);
-    // Boundaries, preamble and epilogue: mailparser needs the structure.
-    else this.pass(chunk.value);
   }
 
   stop(reason: TruncationReason): void {
@@ -101,23 +101,27 @@ export class MimeGuard {
     this.onStop?.();
   }
 
-  /** End the current leaf: settle its size, pass on what was held back. */
+  /** End the current leaf: settle its size, decode what was kept of it. */
   finish(): void {
     const leaf = this.leaf;
     if (!leaf) return;
     this.leaf = null;
     if (leaf.attachment) leaf.attachment.size = leaf.encoding === 'base64' ? Math.floor(leaf.bytes * leaf.dataRatio * 0.75) : leaf.bytes;
-    if (leaf.held) {
-      const body = Buffer.concat(leaf.held);
-      if (!isUtf8(transferDecode(body, leaf.encoding))) leaf.node.setCharset('windows-1252');
-      this.pass(mimeFields(leaf.node.headers ? leaf.node.headers.getList() : []));
-      this.pass(body);
+    if (leaf.kept.length === 0) return;
+    const body = Buffer.concat(leaf.kept);
+    if (leaf.use === 'archive' && leaf.attachment) {
+      const decoded = transferDecode(body, leaf.encoding);
+      leaf.attachment.encrypted = archiveIsEncrypted(decoded);
+      leaf.attachment.entries = zipEntryNames(decoded);
     }
-  }
-
-  private passOn(leaf: Leaf, bytes: Buffer): void {
-    if (leaf.held) leaf.held.push(bytes);
-    else this.pass(bytes);
+    if (leaf.use !== 'text') return;
+    const { node } = leaf;
+    this.pieces.push({
+      type: (node.contentType || 'text/plain').toLowerCase() === 'text/html' ? 'text/html' : 'text/plain',
+      text: partText(body, { encoding: leaf.encoding, charset: node.charset ? String(node.charset) : '', flowed: node.flowed, delSp: node.delSp }),
+      alternative: inAlternative(node),
+      root: node.root === true,
+    });
   }
 
   private onNode(node: NodeChunk): void {
@@ -125,13 +129,9 @@ export class MimeGuard {
     const depth = depthOf(node, this.limits.max_mime_depth + 1);
     this.mimeDepth = Math.max(this.mimeDepth, depth);
     if (depth > this.limits.max_mime_depth) return this.stop('depth');
-    const lines = node.headers ? node.headers.getList() : [];
-    if (node.root) this.readHeaders(lines);
+    if (node.root) this.readHeaders(node.headers ? node.headers.getList() : []);
     // Containers: a multipart, or a message/rfc822 whose embedded message follows as its own nodes.
-    if (node.multipart || node.messageNode) {
-      this.pass(mimeFields(lines));
-      return;
-    }
+    if (node.multipart || node.messageNode) return;
 
     const contentType = (node.contentType || 'text/plain').toLowerCase();
     const filename = node.filename ? String(node.filename) : '';
@@ -143,18 +143,17 @@ export class MimeGuard {
     if (attachment) {
       info = { filename: part.filename, contentType, size: 0, encrypted: false, entries: [] };
       this.attachments.push(info);
-      // mailparser would read an inline text/plain "x.zip" as text, not as an attachment.
-      if (mayBeArchive(filename, contentType) && !TEXT_TYPES.has(contentType)) {
-        use = 'archive';
-        this.archives.set(partNumber(node), info);
-      }
-    } else if (TEXT_TYPES.has(contentType) && (!node.disposition || node.disposition === 'inline')) {
-      use = 'text';
+      // An inline text/plain "x.zip" is text, not an archive.
+      if (mayBeArchive(filename, contentType) && !TEXT_TYPES.has(contentType)) use = 'archive';
     }
-    const charset = node.charset ? String(node.charset).toLowerCase() : '';
-    const held = use === 'text' && (charset === '' || charset === 'us-ascii' || charset === 'ascii') ? [] : null;
-    this.leaf = { node, use, attachment: info, encoding: (node.encoding || '7bit').toLowerCase(), bytes: 0, passed: 0, cut: false, held, dataRatio: 0 };
-    if (!held) this.pass(mimeFields(lines));
+    // Text is an inline text/plain or text/html part; a part inside a multipart that names no
+    // type at all is not read as text (only the message itself defaults to text/plain).
+    const inlineText = TEXT_TYPES.has(contentType) && (node.contentType !== false || node.root) && (!node.disposition || node.disposition === 'inline');
+    if (inlineText && !attachment) use = 'text';
+    // Plain text beside HTML, even a named part whose body is not read, moves where the
+    // HTML's place in the text goes (see joinText).
+    if (inlineText && contentType === 'text/plain') this.hasText = true;
+    this.leaf = { node, use, attachment: info, encoding: (node.encoding || '7bit').toLowerCase(), bytes: 0, passed: 0, cut: false, kept: [], dataRatio: 0 };
   }
 
   private onBody(leaf: Leaf, value: Buffer): void {
@@ -174,7 +173,7 @@ export class MimeGuard {
       const lf = value.lastIndexOf(10, room - 1);
       piece = value.subarray(0, lf >= 0 ? lf + 1 : room);
     }
-    this.passOn(leaf, piece);
+    leaf.kept.push(piece);
     leaf.passed += piece.length;
     if (leaf.use === 'text') this.textBytesLeft -= piece.length;
   }
@@ -199,27 +198,6 @@ export class MimeGuard {
   }
 }
 
-const BLANK_LINE = Buffer.from('\r\n');
-
-/**
- * A part's header block as mailparser gets it: only the Content-* fields, which are all that
- * shape how a part is read. The message's own header fields are read here (raw, in order,
- * for ParsedMessage.headers), so mailparser is spared decoding addresses, dates, Received
- * chains and signatures that nothing reads from it.
- */
-function mimeFields(lines: ReadonlyArray<{ key: string; line: string }>): Buffer {
-  const kept: string[] = [];
-  for (const { key, line } of lines) if (key.startsWith('content-')) kept.push(line);
-  return kept.length === 0 ? BLANK_LINE : Buffer.from(kept.join('\r\n') + '\r\n\r\n', 'latin1');
-}
-
-/** Body bytes as they decode, only to tell whether undeclared text is UTF-8. */
-function transferDecode(body: Buffer, encoding: string): Buffer {
-  if (encoding === 'base64') return Buffer.from(body.toString('latin1'), 'base64');
-  if (encoding === 'quoted-printable') return libqp.decode(body);
-  return body;
-}
-
 function depthOf(node: NodeChunk, cap: number): number {
   let depth = 0;
   for (let p = node.parentNode; p && depth < cap; p = p.parentNode) {
@@ -229,10 +207,10 @@ function depthOf(node: NodeChunk, cap: number): number {
   return depth;
 }
 
-/** The IMAP part number mailparser gives the same part as `partId` (it numbers by the same splitter). */
-function partNumber(node: NodeChunk): string {
-  if (!node._parentBoundary) return '';
-  return (node.partNr || []).filter((n) => typeof n === 'number').join('.');
+/** mailparser's "alternative": some container above is a multipart/alternative. */
+function inAlternative(node: NodeChunk): boolean {
+  for (let p = node.parentNode; p; p = p.parentNode) if (p.contentType === 'multipart/alternative') return true;
+  return false;
 }
 
 /** mailsplit hands header lines over as latin1 strings; raw UTF-8 headers (RFC 6532) are common. */

@@ -25,7 +25,7 @@ export class MilterConnection {
   private busy = false;
   private closed = false;
   private negotiated = false;
-  /** Postfix answers itself for each header when it could not skip the reply (no SMFIP_NR_HDR). */
+  /** Each HEADER needs our answer unless the MTA agreed to skip it (SMFIP_NR_HDR). */
   private headerReplies = true;
   private readonly macros = new Macros();
   private session: SmtpSession;
@@ -47,8 +47,9 @@ export class MilterConnection {
   ) {
     this.session = openSession({ id });
     const limits = policy().policy.limits;
-    // A packet holds one body chunk (Postfix sends at most 65535 bytes) or one header field.
-    this.reader = new PacketReader(Math.max(BODY_CHUNK, limits.max_line_length) + 1024);
+    // A packet holds one body chunk (Postfix sends at most 65535 bytes) or one header field,
+    // which may be folded over many lines: it is bounded by the whole header block's limit.
+    this.reader = new PacketReader(Math.max(BODY_CHUNK, limits.max_header_size) + 1024);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('close', () => this.finish());
     socket.on('error', (err) => this.log.debug({ event: 'milter_socket_error', err: err.message }, 'milter socket error'));

@@ -1,5 +1,4 @@
 import dns from 'node:dns';
-import type { CompiledPolicy } from '../policy/compiled.js';
 import { reversedIp } from './ip.js';
 
 /**
@@ -139,10 +138,15 @@ export class DnsClient {
   }
 }
 
-const perPolicy = new WeakMap<CompiledPolicy, DnsClient>();
+/** What DNS needs of a policy version (a CompiledPolicy, seen from below policy/). */
+export interface DnsPolicy {
+  readonly policy: { readonly dns: DnsSettings; readonly offline: boolean };
+}
+
+const perPolicy = new WeakMap<DnsPolicy, DnsClient>();
 
 /** The DNS client for a policy version: a reload with other servers gets a fresh client and cache. */
-export function dnsFor(policy: CompiledPolicy): DnsClient {
+export function dnsFor(policy: DnsPolicy): DnsClient {
   let client = perPolicy.get(policy);
   if (!client) {
     client = new DnsClient(policy.policy.dns, policy.policy.offline);

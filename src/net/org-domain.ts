@@ -9,8 +9,3 @@ export function orgDomain(host: string): string {
   const h = host.toLowerCase().replace(/\.$/, '');
   return getDomain(h, { allowPrivateDomains: false }) ?? h;
 }
-
-export function domainOfAddress(address: string): string {
-  const at = address.lastIndexOf('@');
-  return at >= 0 ? address.slice(at + 1).toLowerCase().replace(/\.$/, '') : '';
-}

@@ -50,6 +50,8 @@ export interface TransactionContext {
   allowlisted: boolean;
   /** Set when the client is one of our own networks. */
   trusted: boolean;
+  /** The Authentication-Results value (RFC 8601) the auth check found, stamped on relayed mail. */
+  authResults?: string;
   /** The verdict of the data phase, for the postfilter checks (absent before). */
   verdict?: Verdict;
 }

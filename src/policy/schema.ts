@@ -4,7 +4,7 @@ import net from 'node:net';
 import { hostPort, cidr } from '../net/schema.js';
 import { checkSections } from '../checks/manifests.js';
 import { symbolName } from '../checks/manifest.js';
-import { redisUrlProblem } from '../stores/redis/url.js';
+import { redisUrlProblem } from '../net/redis-url.js';
 import { modeProblem } from './mode.js';
 
 /**
@@ -219,6 +219,8 @@ const historySchema = z
   .strictObject({
     /** Verdicts kept for the history page and `policy whatif`. */
     size: z.number().int().min(0).default(10_000),
+    /** The name each entry gives the instance that handled it ('' = this machine's hostname). */
+    instance: z.string().default(''),
   })
   .prefault({});
 

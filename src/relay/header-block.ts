@@ -52,11 +52,37 @@ export function isOwnHeader(name: string): boolean {
 }
 
 /**
+ * An inbound field that claims to be ours: any X-Spam-*, and an Authentication-Results whose
+ * authserv-id is our host name (RFC 8601 section 5: a forged one would vouch for the sender
+ * in our name; the receiving side trusts only ours).
+ */
+export function isForgedField(f: HeaderField, authservId: string): boolean {
+  if (isOwnHeader(f.name)) return true;
+  return authservId !== '' && f.name.toLowerCase() === 'authentication-results' && authservIdOf(f.raw) === authservId.toLowerCase();
+}
+
+/** The authserv-id of an Authentication-Results field: its first token, after any (comment). One pass. */
+export function authservIdOf(raw: string): string {
+  let i = raw.indexOf(':') + 1;
+  for (; i < raw.length; i++) {
+    const c = raw[i];
+    if (c === ' ' || c === '\t' || c === '\r' || c === '\n') continue;
+    if (c !== '(') break;
+    const close = raw.indexOf(')', i);
+    if (close < 0) return '';
+    i = close;
+  }
+  let end = i;
+  while (end < raw.length && !/[;\s(]/.test(raw[end]!)) end++;
+  return raw.slice(i, end).replace(/^"|"$/g, '').toLowerCase();
+}
+
+/**
  * Rebuild the message: our new fields first (Received on top, as each hop does), the
  * client's fields minus the ones that pretend to be ours, then the untouched body.
  */
-export function restampMessage(raw: Buffer, split: SplitMessage, prepend: readonly string[], subjectTag: string | null): Buffer {
-  const kept = split.fields.filter((f) => !isOwnHeader(f.name));
+export function restampMessage(raw: Buffer, split: SplitMessage, prepend: readonly string[], subjectTag: string | null, authservId = ''): Buffer {
+  const kept = split.fields.filter((f) => !isForgedField(f, authservId));
   const rewritten = subjectTag
     ? kept.map((f) => (f.name.toLowerCase() === 'subject' ? { ...f, raw: f.raw.replace(/^Subject:[ \t]?/i, `Subject: ${subjectTag} `) } : f))
     : kept;

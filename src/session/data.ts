@@ -23,6 +23,11 @@ export interface DataState {
   lastRefusal: string;
 }
 
+/** A transaction's state before MAIL has set anything. */
+export function freshTxState(): DataState {
+  return { started: 0, params: {}, droppedRcpts: [], lastReply: null, lastRefusal: '' };
+}
+
 type Summary = Omit<TransactionSummary, 'tx' | 'client' | 'helo' | 'from' | 'rcpts' | 'durationMs'> & Partial<TransactionSummary>;
 
 export interface DataHooks {
@@ -120,7 +125,7 @@ export async function runData(deps: SessionDeps, tx: TransactionContext, st: Dat
     summary('abandoned', r, { ...base, reason: 'client disconnected before the verdict' });
     return result(verdict.action, r, verdict, { headers: edits });
   }
-  const outgoing = restampMessage(raw, split, [receivedHeader(tx, tx.policy, options.tls), ...edits.add], edits.subject === null ? null : tx.policy.policy.actions.subject_tag);
+  const outgoing = restampMessage(raw, split, [receivedHeader(tx, tx.policy, options.tls), ...edits.add], edits.subject === null ? null : tx.policy.policy.actions.subject_tag, tx.policy.policy.hostname);
   const relayStart = performance.now();
   const delivered = await deliverer.deliver(
     {
@@ -148,5 +153,5 @@ function headerEdits(verdict: Verdict, tx: TransactionContext, split: SplitMessa
     const value = field ? field.raw.slice(field.raw.indexOf(':') + 1).replace(/^[ \t]/, '').replace(/\r\n$/, '') : '';
     subject = `${tx.policy.policy.actions.subject_tag} ${value}`;
   }
-  return { add: spamHeaders(verdict, tx.policy), remove, subject };
+  return { add: spamHeaders(verdict, tx.policy, tx.authResults), remove, subject };
 }

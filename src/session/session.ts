@@ -1,7 +1,7 @@
 import { formatReply, Replies, legalReply, type SmtpReply } from '../decision/replies.js';
 import { commandHandling } from '../decision/after-queue.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
-import { checksRelay, isFilterMode, recipientVerification } from '../policy/mode.js';
+import { checksRelay, isFilterMode } from '../policy/mode.js';
 import type { ClientInfo, TransactionContext } from '../pipeline/context.js';
 import type { RecordedForce, RecordedHit } from '../decision/hits.js';
 import { newId, newTransaction } from '../pipeline/transaction.js';
@@ -9,9 +9,10 @@ import { dnsFor } from '../net/dns.js';
 import { unmapIpv4 } from '../net/ip.js';
 import type { Logger } from '../observability/logger.js';
 import type { TransactionSummary } from '../history/record.js';
-import { addressEncodingProblem, checkRecipient, normalizeSender } from '../smtp/addresses.js';
-import { runData, type DataState } from './data.js';
-import type { DataOptions, DataResult, MailParams, SessionClient, SessionDeps, SmtpSession, StepResult } from './types.js';
+import { addressEncodingProblem, canonicalSender, checkRecipient } from '../mail/address.js';
+import { freshTxState, runData, type DataState } from './data.js';
+import { verifyRecipient } from './recipients.js';
+import type { DataOptions, DataResult, MailParams, OpenSession, SessionClient, SessionDeps, SmtpSession, StepResult } from './types.js';
 
 const OK: StepResult = { ok: true };
 
@@ -100,7 +101,7 @@ export class Session implements SmtpSession {
     if (params.authUser) this.trusted = true;
     if (this.connectPending) await this.runConnectPhase(policy);
     const tx = this.newContext(policy);
-    tx.envelope.from = normalizeSender(address);
+    tx.envelope.from = canonicalSender(address);
     if (params.authUser) {
       // Postfix authenticated the client (SASL): our own user, like a trusted network.
       tx.trusted = true;
@@ -125,7 +126,6 @@ export class Session implements SmtpSession {
     if (!tx) return { ok: false, reply: Replies.needMail() };
     const policy = tx.policy;
     const st = this.txState;
-    if (tx.envelope.rcpts.length + st.droppedRcpts.length >= policy.policy.limits.max_recipients) return this.refuse('rcpt', Replies.tooManyRecipients(), 'max_recipients');
     const encoding = addressEncodingProblem(address, !!st.params.smtputf8);
     if (encoding) return this.refuse('rcpt', encoding === 'not_utf8' ? Replies.addressNotUtf8() : Replies.addressNeedsSmtputf8(), encoding);
     const postmaster = address.toLowerCase() === 'postmaster' && policy.policy.local_domains[0];
@@ -141,6 +141,10 @@ export class Session implements SmtpSession {
     } else if (rcpt.why === 'syntax') return this.refuse('rcpt', Replies.badRecipientSyntax(), 'syntax');
     else if (relayCheck) return this.refuse('rcpt', Replies.relayDenied(), 'relay');
     else accepted = raw;
+    // The same recipient twice is one recipient: counted once, checked once, delivered once.
+    const key = accepted.toLowerCase();
+    if ([...tx.envelope.rcpts, ...st.droppedRcpts].some((r) => r.toLowerCase() === key)) return OK;
+    if (tx.envelope.rcpts.length + st.droppedRcpts.length >= policy.policy.limits.max_recipients) return this.refuse('rcpt', Replies.tooManyRecipients(), 'max_recipients');
     tx.currentRcpt = accepted;
     try {
       const force = await this.deps.pipeline.run('rcpt', tx);
@@ -156,7 +160,7 @@ export class Session implements SmtpSession {
           return OK;
         }
       }
-      const unknown = await this.verifyRecipient(accepted, policy);
+      const unknown = await verifyRecipient(accepted, policy, this.deps.verifier);
       if (unknown) return this.refuse('rcpt', unknown, 'unknown_recipient');
       tx.envelope.rcpts.push(accepted);
       return OK;
@@ -249,24 +253,6 @@ export class Session implements SmtpSession {
     return true;
   }
 
-  /** A refusal, or null when the recipient exists. */
-  private async verifyRecipient(rcpt: string, policy: CompiledPolicy): Promise<SmtpReply | null> {
-    switch (recipientVerification(policy.policy)) {
-      case 'none':
-        return null;
-      case 'list': {
-        const list = policy.list('valid_recipients');
-        return list && list.has(rcpt) ? null : Replies.unknownRecipient(rcpt);
-      }
-      case 'postfix': {
-        // Without a verifier (scan) nobody can say: the recipient is taken as existing.
-        if (!this.deps.verifier) return null;
-        const answer = await this.deps.verifier.verifyRecipient(rcpt, policy);
-        return answer.ok ? null : answer.reply;
-      }
-    }
-  }
-
   private refuse(phase: 'connect' | 'helo' | 'mail' | 'rcpt', r: SmtpReply, reason: string): StepResult {
     const reply = legalReply(phase, r);
     this.txState.lastReply = reply;
@@ -306,6 +292,7 @@ export class Session implements SmtpSession {
   }
 }
 
-function freshTxState(): DataState {
-  return { started: 0, params: {}, droppedRcpts: [], lastReply: null, lastRefusal: '' };
+/** What a door is given to open one Session per connection (see OpenSession). */
+export function sessionOpener(deps: SessionDeps): OpenSession {
+  return (options) => new Session(deps, options);
 }

@@ -5,7 +5,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Store } from './types.js';
 import { bayesRetention } from './retention.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
-import { redact } from './redis/url.js';
+import { redact } from '../net/redis-url.js';
 
 export interface OpenStoreOptions {
   /**

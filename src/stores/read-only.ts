@@ -42,6 +42,15 @@ class ReadOnlyStore implements Store {
   bayesLearn(_digest: string, _tokens: readonly string[], _cls: BayesClass): Promise<LearnResult> {
     return Promise.resolve('already_learned');
   }
+  fuzzyAdd(): Promise<void> {
+    return Promise.resolve();
+  }
+  fuzzyDelete(): Promise<boolean> {
+    return Promise.resolve(false);
+  }
+  fuzzyFind(shingles: readonly number[], minMatched: number) {
+    return this.inner.fuzzyFind(shingles, minMatched);
+  }
   historyPush(): Promise<void> {
     return Promise.resolve();
   }

@@ -116,7 +116,29 @@ export interface HistoryPart {
   historyRead(limit: number): Promise<string[]>;
 }
 
-export interface Store extends GreylistPart, CounterPart, BayesPart, HistoryPart {
+/** A learned fuzzy signature: what it was learned as. */
+export interface FuzzyEntry {
+  digest: string;
+  /** 1 spam (FUZZY_DENIED), 2 probable spam (FUZZY_PROB), 3 ham (FUZZY_WHITE), as rspamd numbers them. */
+  flag: number;
+  weight: number;
+}
+
+export interface FuzzyMatch extends FuzzyEntry {
+  /** Min-hashes of the stored signature equal to the message's (of SHINGLES). */
+  matched: number;
+}
+
+export interface FuzzyPart {
+  /** Store a signature (its SHINGLES min-hashes) under its digest; the same digest again replaces flag and weight. */
+  fuzzyAdd(digest: string, shingles: readonly number[], flag: number, weight: number): Promise<void>;
+  /** Forget a signature (its digest and min-hashes, as computed from the message); false when none was stored. */
+  fuzzyDelete(digest: string, shingles: readonly number[]): Promise<boolean>;
+  /** The stored signature agreeing with `shingles` on the most min-hashes (at least `minMatched`), or null. */
+  fuzzyFind(shingles: readonly number[], minMatched: number): Promise<FuzzyMatch | null>;
+}
+
+export interface Store extends GreylistPart, CounterPart, BayesPart, HistoryPart, FuzzyPart {
   readonly kind: 'sqlite' | 'redis';
 
   /** What rate-limiter-flexible should count in. */

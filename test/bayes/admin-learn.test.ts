@@ -6,6 +6,7 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { startBorderpatrol, type TestServer } from '../helpers/borderpatrol.js';
 import { freePort } from '../helpers/ports.js';
+import { rspamc as rspamcAt } from '../helpers/rspamc.js';
 import { cli } from '../policy/helpers.js';
 import { policyDir, cleanupPolicies } from './helpers.js';
 import { hamMessage, spamMessage } from './synthetic.js';
@@ -35,12 +36,7 @@ after(async () => {
 });
 
 function rspamc(args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    execFile('rspamc', ['-h', `127.0.0.1:${server.adminPort}`, '-t', '10', ...args], { timeout: 20_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, out: stdout + stderr });
-    });
-  });
+  return rspamcAt(server.adminPort, args);
 }
 
 async function file(name: string, text: string): Promise<string> {

@@ -1,7 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { dkimSign } from 'mailauth/lib/dkim/sign.js';
+import { dkimSign } from 'mailauth';
+import { authservIdOf } from '../../src/relay/header-block.js';
 import { Scanner, testPolicy, message } from './helpers.js';
 import { TestDnsServer } from '../helpers/dns-server.js';
 
@@ -124,4 +125,14 @@ test('a broken ARC chain scores ARC_FAIL', async () => {
   const r = await scanner.scan(raw, { ip: '127.0.0.2', from: 'a@sender.test' });
   assert.ok('ARC_FAIL' in r.symbols, JSON.stringify(authSymbols(r.symbols)));
   assert.ok('DMARC_PASS' in r.symbols, 'the rest of the verdict stands');
+});
+
+test('the authserv-id of an inbound Authentication-Results is read in linear time, past comments', () => {
+  assert.equal(authservIdOf('Authentication-Results: mx.example.com; spf=pass'), 'mx.example.com');
+  assert.equal(authservIdOf('Authentication-Results:\r\n (a comment) (another)  MX.Example.COM 1; none'), 'mx.example.com');
+  assert.equal(authservIdOf('Authentication-Results: "mx.example.com"; none'), 'mx.example.com');
+  const hostile = 'Authentication-Results: ' + '( '.repeat(200_000);
+  const started = performance.now();
+  assert.equal(authservIdOf(hostile), '');
+  assert.ok(performance.now() - started < 500, `took ${performance.now() - started} ms`);
 });

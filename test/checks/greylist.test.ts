@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalizeSender, tripletKey, messageKey } from '../../src/checks/greylist/keys.js';
+import { stableSender, tripletKey, messageKey } from '../../src/checks/greylist/keys.js';
 import { settleVerdict } from '../../src/pipeline/postfilter.js';
 import { Pipeline } from '../../src/pipeline/runner.js';
 import type { Verdict } from '../../src/decision/verdict.js';
@@ -45,10 +45,10 @@ function context(store: Store, policyInput: Record<string, unknown>, ip = '192.0
 
 describe('greylist keys', () => {
   it('folds the changing parts of bounce and list senders', () => {
-    assert.equal(normalizeSender(''), '<>');
-    assert.equal(normalizeSender('Bounce-12345-678@Lists.Example'), 'bounce-#-#@lists.example');
-    assert.equal(normalizeSender('prvs=1234abcd=user@example.org'), 'user@example.org');
-    assert.equal(normalizeSender('user+tag@example.org'), 'user@example.org');
+    assert.equal(stableSender(''), '<>');
+    assert.equal(stableSender('Bounce-12345-678@Lists.Example'), 'bounce-#-#@lists.example');
+    assert.equal(stableSender('prvs=1234abcd=user@example.org'), 'user@example.org');
+    assert.equal(stableSender('user+tag@example.org'), 'user@example.org');
   });
 
   it('groups clients by /24 and /64', () => {

@@ -23,6 +23,8 @@ describe('checks in the live proxy', () => {
     dns = await TestDnsServer.start({
       'forged.test': { TXT: ['v=spf1 ip4:192.0.2.1 -all'] },
       '_dmarc.forged.test': { TXT: ['v=DMARC1; p=reject'] },
+      'honest.test': { TXT: ['v=spf1 ip4:127.0.0.1 -all'] },
+      '_dmarc.honest.test': { TXT: ['v=DMARC1; p=none'] },
     });
     pf = await startPostfix({ users: ['user'], main: { message_size_limit: '40000000' } });
     bp = await startBorderpatrol({
@@ -108,5 +110,29 @@ describe('checks in the live proxy', () => {
     assert.equal(r.code, 250, r.text);
     // smtp-server waits 100 ms before every greeting on purpose; a stalled event loop would add seconds.
     assert.ok(Math.max(...greetings) < 2000, `greetings took ${greetings.join(', ')} ms`);
+  });
+
+  test('relayed mail carries our Authentication-Results; an inbound one in our name is removed, a foreign one kept', async () => {
+    const headers = [
+      'Authentication-Results: mx.borderpatrol.test; spf=pass smtp.mailfrom=forger.test; dmarc=pass',
+      'Authentication-Results: (forged) MX.Borderpatrol.Test;\r\n dkim=pass header.d=forger.test',
+      'Authentication-Results: upstream.example; dkim=none',
+      'From: A <a@honest.test>',
+      'To: user@example.com',
+      'Subject: authenticated',
+      'Date: ' + new Date().toUTCString(),
+      'Message-ID: <ar@honest.test>',
+    ];
+    const r = await send('a@honest.test', headers.join('\r\n') + '\r\n\r\nHello.');
+    assert.equal(r.code, 250, r.text);
+    let delivered = '';
+    for (const deadline = Date.now() + 15_000; !delivered && Date.now() < deadline; await new Promise((w) => setTimeout(w, 100))) {
+      delivered = (await pf.messages('user')).find((m) => m.includes('<ar@honest.test>')) ?? '';
+    }
+    const fields = delivered.split(/\r?\n(?![ \t])/).filter((f) => /^Authentication-Results:/i.test(f));
+    assert.equal(fields.length, 2, fields.join('\n'));
+    assert.match(fields[0] ?? '', /^Authentication-Results: mx\.borderpatrol\.test;\s+dkim=none[^]*spf=pass[^]*smtp\.mailfrom=a@honest\.test[^]*dmarc=pass/);
+    assert.match(fields[1] ?? '', /^Authentication-Results: upstream\.example; dkim=none$/);
+    assert.doesNotMatch(delivered, /forger\.test/);
   });
 });

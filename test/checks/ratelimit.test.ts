@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { foldAddress, ratelimitCheck } from '../../src/checks/ratelimit/index.js';
+import { ratelimitCheck } from '../../src/checks/ratelimit/index.js';
+import { foldAddress } from '../../src/mail/address.js';
 import { RuleLimiters } from '../../src/checks/ratelimit/limiters.js';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
 import { defaultPolicy } from '../../src/policy/load.js';

@@ -114,13 +114,13 @@ describe('the command line on a running server: grep the logs, print stats', () 
   test('borderpatrol stats explains a missing password and an unreachable server', async () => {
     const noPassword = await run(process.execPath, ['dist/cli.js', 'stats', '--server', `http://127.0.0.1:${admin}`, '--policies', path.join(dir, 'none')], {
       timeout: 15_000,
-      env: { ...process.env, BORDERPATROL_ADMIN_PASSWORD: '' },
+      env: { ...process.env, BORDERPATROL_PASSWORD: '', BORDERPATROL_PASSWORD_FILE: '' },
     }).then(
       () => null,
       (err: { code: number; stderr: string }) => err,
     );
     assert.equal(noPassword?.code, 1);
-    assert.match(noPassword?.stderr ?? '', /refused the password \(HTTP 401\): give --password or set BORDERPATROL_ADMIN_PASSWORD/);
+    assert.match(noPassword?.stderr ?? '', /refused the password \(HTTP 401\): give --password PW, \$BORDERPATROL_PASSWORD or \$BORDERPATROL_PASSWORD_FILE/);
     const closed = await freePort();
     const down = await run(process.execPath, ['dist/cli.js', 'stats', '--server', `http://127.0.0.1:${closed}`, '--password', 'x'], { timeout: 15_000 }).then(
       () => null,

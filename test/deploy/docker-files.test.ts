@@ -7,7 +7,7 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { SERVE_HELP } from '../../src/cli/serve.js';
+import { SERVE_HELP } from '../../src/cluster/serve.js';
 import { readRecipe } from './recipes.js';
 
 const run = promisify(execFile);
@@ -151,7 +151,7 @@ describe('docker/ files reference only what exists', () => {
     const cmd = JSON.parse(text('CMD').at(-1) ?? '[]') as string[];
     assert.deepEqual(cmd.slice(0, 3), ['node', 'dist/cli.js', 'serve']);
     for (const flag of cmd.filter((a) => a.startsWith('--'))) assert.ok(SERVE_HELP.includes(`${flag} `), `serve has no ${flag}`);
-    assert.match(await fs.readFile(path.join(ROOT, 'src', 'cli.ts'), 'utf8'), /\bserve: serveCommand\b/);
+    assert.match(await fs.readFile(path.join(ROOT, 'src', 'cli.ts'), 'utf8'), /\bserve: \{ run: serveCommand\b/);
   });
 
   test('docker-compose.yml: build contexts, mounts, commands and variables exist', async () => {

@@ -197,9 +197,19 @@ test('two MX with separate stores: learn.sh trains each, and one that is down do
   }
 });
 
+test('learn-borderpatrol.sh: the same with borderpatrol learn, the password from BORDERPATROL_PASSWORD_FILE', async () => {
+  // npm test builds dist/ first; the script runs the installed command (bin/borderpatrol here).
+  const script = path.join(dovecot.dir, 'learn-borderpatrol.sh');
+  await fs.writeFile(script, (await installed('learn-borderpatrol.sh')).replaceAll('/usr/local/bin/borderpatrol', path.resolve('bin/borderpatrol')), { mode: 0o755 });
+  const before = await learned();
+  const r = await sh(script, ['spam'], 'From: b@origin.test\nTo: user@example.com\nSubject: without rspamc\nMessage-ID: <no-rspamc@origin.test>\n\nLearned through the borderpatrol command.\n');
+  assert.equal(r.code, 0, r.out);
+  assert.deepEqual(await learned(), { ...before, spam: before.spam + 1 });
+});
+
 function sh(script: string, args: string[], input: string): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    const child = execFile('/bin/sh', [script, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+    const child = execFile('/bin/sh', [script, ...args], { timeout: 60_000, env: { ...process.env, BORDERPATROL_PASSWORD: '' } }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
       resolve({ code, out: stdout + stderr });
     });

@@ -77,7 +77,7 @@ describe('history page in a browser', () => {
     assert.equal(res?.status(), 200);
     assert.equal(await page.title(), 'Borderpatrol: recent verdicts');
     const headers = await page.$$eval('thead th', (ths) => ths.map((th) => th.textContent));
-    assert.deepEqual(headers, ['Time (UTC)', 'Tx', 'Client', 'HELO', 'From', 'Recipients', 'Action', 'Score', 'Symbols', 'Queue id']);
+    assert.deepEqual(headers, ['Time (UTC)', 'Tx', 'Client', 'HELO', 'From', 'Recipients', 'Action', 'Score', 'Symbols', 'Queue id', 'Instance']);
     const rows = await visibleRows();
     assert.equal(rows.length, 4);
     assert.equal(await page.textContent('#count'), '4 of 4 verdicts');
@@ -88,6 +88,7 @@ describe('history page in a browser', () => {
     assert.equal(accepted[5], 'user@example.com');
     assert.equal(accepted[6], 'accept');
     assert.match(accepted[9] ?? '', /^[A-Z0-9]{8,}$/);
+    assert.equal(accepted[10], os.hostname(), 'the instance that handled it');
     const hostile = rows.find((r) => r[2] === '127.0.0.88');
     assert.equal(hostile?.[3], '<script>window.pwned=1</script>');
     assert.equal(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned), undefined);

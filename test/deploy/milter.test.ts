@@ -2,6 +2,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPostfix, type PostfixInstance } from '../helpers/postfix.js';
 import { startBorderpatrol, swaks, type TestServer } from '../helpers/borderpatrol.js';
+import { RawSmtp } from '../helpers/raw-smtp.js';
 import { freePort } from '../helpers/ports.js';
 import { readRecipe, placeRecipe } from './recipes.js';
 import { send, waitForHistory, waitForLog, waitForMessage, countOf } from './helpers.js';
@@ -29,8 +30,9 @@ describe('milter mode against a real Postfix (docs/postfix.md recipe)', () => {
         // A second, scoreless rule with a long name makes X-Spam-Status long enough to fold.
         'checks/content.yaml':
           'rules:\n  - symbol: BAND_SUBJECT\n    type: subject\n    match: substring\n    pattern: "band please"\n' +
-          '  - symbol: A_RATHER_LONG_SYMBOL_NAME_THAT_FOLDS\n    type: subject\n    match: substring\n    pattern: "band please"\n',
-        'symbols.yaml': 'BAND_SUBJECT:\n  score: 12\nA_RATHER_LONG_SYMBOL_NAME_THAT_FOLDS:\n  score: 0\n',
+          '  - symbol: A_RATHER_LONG_SYMBOL_NAME_THAT_FOLDS\n    type: subject\n    match: substring\n    pattern: "band please"\n' +
+          '  - symbol: SPAM_SUBJECT\n    type: subject\n    match: substring\n    pattern: "buy now"\n',
+        'symbols.yaml': 'BAND_SUBJECT:\n  score: 12\nA_RATHER_LONG_SYMBOL_NAME_THAT_FOLDS:\n  score: 0\nSPAM_SUBJECT:\n  score: 20\n',
         'actions.yaml': 'add_header: 6\nrewrite_subject: 8\ngreylist: 10\nreject: 15\n',
         'checks/greylist.yaml': 'delay: 1\nretry_window: 3600\n',
       },
@@ -91,6 +93,20 @@ describe('milter mode against a real Postfix (docs/postfix.md recipe)', () => {
     assert.deepEqual(entry.rcpts, ['user@example.com']);
   });
 
+  test('a 45 KB header field, folded over 1,500 lines, comes through whole', async () => {
+    const folded = Array.from({ length: 1500 }, (_, i) => `recipient-${String(i).padStart(4, '0')}@list.example,`).join('\r\n\t');
+    const r = await RawSmtp.sendMessage(pf.port, {
+      from: 'list@origin.test',
+      to: 'user@example.com',
+      data: `Subject: long\r\nMessage-Id: <mi-long@origin.test>\r\nX-Long-List: ${folded}\r\n\r\nbody\r\n`,
+    });
+    assert.equal(r.code, 250, r.text);
+    const msg = await waitForMessage(pf, 'user', 'mi-long');
+    assert.match(msg, /^X-Spam-Action: accept$/m);
+    const field = /^X-Long-List: (?:.*\n\t)+.*\n/m.exec(msg)?.[0] ?? '';
+    assert.equal(field, `X-Long-List: ${folded.replace(/\r\n/g, '\n')}\n`);
+  });
+
   test('a score-band message gets 451 4.7.1 and passes on retry, flagged and its Subject tagged', async () => {
     const opts = { id: 'mi-band', subject: 'band please', localAddress: '127.0.0.55' };
     const first = await send(pf.port, opts);
@@ -111,6 +127,20 @@ describe('milter mode against a real Postfix (docs/postfix.md recipe)', () => {
     assert.ok(status, msg);
     assert.equal(status.replace(/\r?\n\t/g, ' '), 'X-Spam-Status: Yes, score=12.00 required=6.00 tests=BAND_SUBJECT, A_RATHER_LONG_SYMBOL_NAME_THAT_FOLDS');
     assert.equal((await pf.messages('user')).filter((m) => m.includes('<mi-band@origin.test>')).length, 1);
+  });
+
+  test('a message scored past reject is refused at the end of DATA with our 550 5.7.1; nothing is delivered', async () => {
+    const r = await send(pf.port, { id: 'mi-spam', subject: 'buy now', localAddress: '127.0.0.55' });
+    assert.notEqual(r.code, 0);
+    assert.match(r.out, /-> \.\n<\*\* 550 5\.7\.1 Message rejected as spam\n/);
+    const logged = await waitForLog(() => pf.log(), /([A-F0-9]+): milter-reject: END-OF-MESSAGE from [^\n]*\[127\.0\.0\.55\]: (5[^;]*);/);
+    assert.equal(logged[2], '5.7.1 Message rejected as spam');
+    // Borderpatrol's line carries Postfix's queue id of the refused message.
+    const entry = await waitForHistory(bp.store, (e) => e.origQueueId === logged[1]);
+    assert.equal(entry.action, 'reject');
+    assert.equal(entry.score, 20);
+    await new Promise((res) => setTimeout(res, 300));
+    assert.ok(!(await pf.messages('user')).some((m) => m.includes('<mi-spam@origin.test>')));
   });
 
   test('Borderpatrol stopped: Postfix answers 451 4.7.1 (milter_default_action = tempfail), nothing is delivered', async () => {

@@ -1,9 +1,12 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { startPostfix, type PostfixInstance } from '../helpers/postfix.js';
-import { startBorderpatrol, type TestServer } from '../helpers/borderpatrol.js';
+import { startBorderpatrol, swaks, type TestServer } from '../helpers/borderpatrol.js';
 import { freePort } from '../helpers/ports.js';
-import { readRecipe, placeRecipe } from './recipes.js';
+import { readRecipe, placeRecipe, type Recipe } from './recipes.js';
 import { send, waitForHistory, waitForMessage, countOf } from './helpers.js';
 
 /**
@@ -14,9 +17,10 @@ import { send, waitForHistory, waitForMessage, countOf } from './helpers.js';
 describe('mx mode against a real Postfix (docs/postfix.md recipe)', () => {
   let pf: PostfixInstance;
   let bp: TestServer;
+  let recipe: Recipe;
 
   before(async () => {
-    const recipe = await readRecipe('mx');
+    recipe = await readRecipe('mx');
     const relay = await freePort();
     const placed = placeRecipe(recipe, { relay });
     pf = await startPostfix({ main: placed.main, master: placed.master });
@@ -27,6 +31,23 @@ describe('mx mode against a real Postfix (docs/postfix.md recipe)', () => {
   after(async () => {
     await bp?.stop();
     await pf?.stop();
+  });
+
+  test('a message as large as the SIZE Borderpatrol advertises gets through Postfix (message_size_limit)', async () => {
+    const advertised = bp.policy.get().policy.limits.max_message_size;
+    assert.ok(Number(recipe.main.message_size_limit) > advertised, 'Postfix takes more than Borderpatrol advertises');
+    const readme = await fs.readFile('README.md', 'utf8');
+    assert.match(readme, new RegExp(`^message_size_limit = ${recipe.main.message_size_limit}$`, 'm'), 'the README gives the same limit');
+    // Over Postfix's default (10 MB), under the advertised SIZE.
+    const body = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'bp-mx-size-')), 'body.txt');
+    await fs.writeFile(body, 'A line of an ordinary but very long report, repeated to make it large.\n'.repeat(Math.ceil(12_000_000 / 72)));
+    try {
+      const r = await swaks(['--server', `127.0.0.1:${bp.port}`, '--from', 'sender@origin.test', '--to', 'user@example.com', '--header', 'Message-Id: <mx-large@origin.test>', '--body', `@${body}`, '--suppress-data'], 120_000);
+      assert.equal(r.code, 0, r.out.slice(-500));
+      await waitForMessage(pf, 'user', 'mx-large', 30_000);
+    } finally {
+      await fs.rm(path.dirname(body), { recursive: true, force: true });
+    }
   });
 
   test('delivers through the documented listener, which logs the real client', async () => {

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { SERVE_HELP } from '../../src/cli/serve.js';
+import { SERVE_HELP } from '../../src/cluster/serve.js';
 import { policySchema } from '../../src/policy/schema.js';
 
 const run = promisify(execFile);
@@ -69,6 +69,23 @@ describe('the systemd unit (docs/borderpatrol.service)', () => {
     assert.equal(unit.get('Install')?.get('WantedBy')?.[0], 'multi-user.target');
   });
 
+  test('its install steps build with the dev dependencies, then drop them, and run the Node 24 npm installed', async () => {
+    const text = await fs.readFile(UNIT, 'utf8');
+    const steps = [...text.matchAll(/^#   (.*)$/gm)].map((m) => (m[1] as string).replace(/\s+#.*$/, ''));
+    const commands = steps.flatMap((s) => s.split('&&').map((c) => c.trim()));
+    const at = (c: string) => commands.indexOf(c);
+    assert.ok(at('npm ci') >= 0, `a plain npm ci (TypeScript is a dev dependency): ${commands.join(' | ')}`);
+    assert.ok(at('npm run build') > at('npm ci'), 'built after npm ci');
+    assert.ok(at('npm prune --omit=dev') > at('npm run build'), 'dev dependencies dropped after the build');
+    assert.ok(!commands.some((c) => c.includes('--omit=dev') && at(c) < at('npm run build')), 'nothing omits dev dependencies before the build');
+    // ExecStart's node is the one the node package installs: a production dependency, so prune keeps it.
+    const pkg = JSON.parse(await fs.readFile('package.json', 'utf8')) as { dependencies: Record<string, string>; scripts: Record<string, string> };
+    assert.ok(pkg.dependencies.node, 'node is a production dependency');
+    assert.match(text, /^ExecStart=\/opt\/borderpatrol\/node_modules\/\.bin\/node /m);
+    assert.match(pkg.scripts.build ?? '', /^tsc /);
+    assert.ok(!('typescript' in pkg.dependencies), 'TypeScript is a dev dependency, hence the plain npm ci');
+  });
+
   test('systemd-analyze accepts it and rates its exposure OK', async (t) => {
     if (!(await systemdAnalyze())) {
       // Debian ships systemd-analyze with systemd; containers without systemd get the checks above only.
@@ -80,7 +97,7 @@ describe('the systemd unit (docs/borderpatrol.service)', () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bp-unit-'));
     try {
       const copy = path.join(dir, 'borderpatrol.service');
-      await fs.writeFile(copy, (await fs.readFile(UNIT, 'utf8')).replace('/usr/bin/node', process.execPath));
+      await fs.writeFile(copy, (await fs.readFile(UNIT, 'utf8')).replaceAll('/opt/borderpatrol/node_modules/.bin/node', process.execPath));
       const verify = await run('systemd-analyze', ['verify', copy]);
       assert.equal(verify.stderr.trim(), '', verify.stderr);
       const security = await run('systemd-analyze', ['security', '--offline=yes', '--no-pager', copy]);

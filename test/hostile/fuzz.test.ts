@@ -1,7 +1,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { checkRecipient, normalizeSender, addressEncodingProblem } from '../../src/smtp/addresses.js';
+import { checkRecipient, canonicalSender, addressEncodingProblem } from '../../src/mail/address.js';
 import { parseMessage } from '../../src/mail/parse.js';
 import { policySchema } from '../../src/policy/schema.js';
 import { startBorderpatrol, type TestServer } from '../helpers/borderpatrol.js';
@@ -37,12 +37,12 @@ describe('fuzz: addresses, the SMTP command path, parsing and scoring', () => {
     );
   });
 
-  test('normalizeSender never throws and is idempotent; addressEncodingProblem flags every non-ASCII address without SMTPUTF8', () => {
+  test('canonicalSender never throws and is idempotent; addressEncodingProblem flags every non-ASCII address without SMTPUTF8', () => {
     fc.assert(
       fc.property(anyText, anyText, fc.boolean(), (l, d, utf8) => {
         const a = `${l}@${d}`;
-        const once = normalizeSender(a);
-        assert.equal(normalizeSender(once), once);
+        const once = canonicalSender(a);
+        assert.equal(canonicalSender(once), once);
         const problem = addressEncodingProblem(a, utf8);
         if (a.includes('\uFFFD')) assert.equal(problem, 'not_utf8');
         else if (!utf8 && /[^\x00-\x7f]/.test(a)) assert.equal(problem, 'needs_smtputf8');

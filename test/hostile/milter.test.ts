@@ -68,6 +68,12 @@ describe('milter door: protocol and hostile input', () => {
     }
   });
 
+  test('/healthz: the milter listener alone decides (there is no relay to probe)', async () => {
+    const res = await fetch(`http://127.0.0.1:${bp.adminPort}/healthz`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { status: 'ok', listening: true, relay: null });
+  });
+
   test('a host outside milter.peers is disconnected without a word', async () => {
     const m = await RawMilter.connect(bp.port, '127.0.0.9');
     await m.closedWithin(2000);
@@ -82,6 +88,20 @@ describe('milter door: protocol and hostile input', () => {
     head[4] = Cmd.BODY;
     m.write(head);
     await m.closedWithin(2000);
+  });
+
+  test('a 100 KB header field (one HEADER packet, over a body chunk) is taken: the bound is limits.max_header_size', async () => {
+    const m = await session('127.0.0.1');
+    try {
+      m.send(Cmd.MAIL, '<big-header@origin.test>\0');
+      assert.equal(describeReply(await m.reply()), 'c');
+      m.send(Cmd.HEADER, 'X-Long\0 ', 'x'.repeat(100_000), '\0');
+      m.send(Cmd.EOH);
+      assert.equal(describeReply(await m.reply()), 'c');
+      assert.equal(m.closed, false);
+    } finally {
+      m.close();
+    }
   });
 
   test('a packet that never completes is cut off after limits.idle_timeout', async () => {
@@ -146,6 +166,39 @@ describe('milter door: protocol and hostile input', () => {
     } finally {
       member.close();
     }
+  });
+
+  test('QUIT_NC: the next SMTP client on the same socket gets a Session of its own', async () => {
+    const m = await session('192.0.2.70');
+    try {
+      m.macros(Cmd.MAIL, { '{auth_authen}': 'first' });
+      m.send(Cmd.MAIL, '<nc-one@origin.test>\0');
+      assert.equal(describeReply(await m.reply()), 'c');
+      m.send(Cmd.RCPT, '<user@example.com>\0');
+      assert.equal(describeReply(await m.reply()), 'c');
+      m.send(Cmd.QUIT_NC);
+      // A new client: not logged in, so greylisting applies to it again.
+      m.connectEvent('[192.0.2.71]', '192.0.2.71');
+      assert.equal(describeReply(await m.reply()), 'c');
+      m.send(Cmd.HELO, 'other.example\0');
+      assert.equal(describeReply(await m.reply()), 'c');
+      m.send(Cmd.MAIL, '<nc-two@origin.test>\0');
+      assert.equal(describeReply(await m.reply()), 'c');
+      m.send(Cmd.RCPT, '<user@example.com>\0');
+      assert.match(describeReply(await m.reply()), /^y 451 4\.7\.1 Greylisted/);
+    } finally {
+      m.close();
+    }
+    // Each transaction's line is written when it ends (here: when the connection closes).
+    let entries: Array<{ from: string; ip: string; helo: string }> = [];
+    for (let i = 0; i < 50 && !entries.some((e) => e.from === 'nc-two@origin.test'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      entries = (await bp.store.historyRead(50)).map((l) => JSON.parse(l) as { from: string; ip: string; helo: string });
+    }
+    const two = entries.find((e) => e.from === 'nc-two@origin.test');
+    assert.equal(two?.ip, '192.0.2.71');
+    assert.equal(two?.helo, 'other.example');
+    assert.equal(entries.find((e) => e.from === 'nc-one@origin.test')?.ip, '192.0.2.70');
   });
 
   test('two transactions on one connection; inbound X-Spam-* deleted, ours inserted, then accept', async () => {

@@ -1,6 +1,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { startPostfix, type PostfixInstance } from '../helpers/postfix.js';
 import { RawSmtp } from '../helpers/raw-smtp.js';
@@ -62,6 +63,19 @@ describe('dry-run end to end (real Postfix downstream)', () => {
     assert.equal(summary?.would_be, 'reject');
   });
 
+  test('dry-run shows where an admin looks: the start, /policy/status, the history page; entries name the instance', async () => {
+    const lines = log.lines();
+    assert.equal(lines.find((l) => l.event === 'listening')?.dry_run, true);
+    assert.ok(lines.some((l) => l.event === 'dry_run_on'), 'a warning line at start');
+    const admin = `http://127.0.0.1:${server.adminAddress?.port}`;
+    const status = (await (await fetch(`${admin}/policy/status`)).json()) as { ok: boolean; dry_run: boolean; instance: string };
+    assert.deepEqual([status.ok, status.dry_run, status.instance], [true, true, os.hostname()]);
+    const page = await (await fetch(`${admin}/history/view`, { headers: { Authorization: `Basic ${Buffer.from('admin:test-password').toString('base64')}` } })).text();
+    assert.match(page, /<p class="dry-run" id="dry-run"><strong>Dry-run is on:/);
+    const { entries } = (await (await fetch(`${admin}/history?limit=10`, { headers: { Password: 'test-password' } })).json()) as { entries: Array<{ instance?: string; from: string }> };
+    assert.equal(entries.find((e) => e.from === 'bad@old-spammer.example')?.instance, os.hostname());
+  });
+
   test('a per-check dry_run does the same while the global switch is off', async () => {
     await fs.writeFile(path.join(dir, 'server.yaml'), BASE_FILES['server.yaml'] as string);
     await fs.mkdir(path.join(dir, 'checks'), { recursive: true });
@@ -72,6 +86,11 @@ describe('dry-run end to end (real Postfix downstream)', () => {
     assert.match(r.end ?? '', /^250 /);
     const msgs = await pf.waitForMessages('user', 2);
     assert.match(msgs[1] ?? '', /^X-Spam-Action-Dry-Run: reject; deny_sender_domains: old-spammer\.example/m);
+    // The global switch is off: no banner, and the status says so.
+    const admin = `http://127.0.0.1:${server.adminAddress?.port}`;
+    assert.equal(((await (await fetch(`${admin}/policy/status`)).json()) as { dry_run: boolean }).dry_run, false);
+    const page = await (await fetch(`${admin}/history/view`, { headers: { Password: 'test-password' } })).text();
+    assert.doesNotMatch(page, /id="dry-run"/);
   });
 
   test('GET /history needs the password and returns the verdicts with their forced actions', async () => {

@@ -145,6 +145,27 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       assert.ok(counts.every((c) => c.ham === 1 && c.spam === 0));
     });
 
+    it('stores fuzzy signatures, finds the best agreeing one, replaces and deletes them', async () => {
+      const sig = (base: number) => Array.from({ length: 32 }, (_, i) => (base * 1000 + i) >>> 0);
+      const a = sig(1 + Math.floor(Math.random() * 1e6));
+      const b = sig(2 + Math.floor(Math.random() * 1e6));
+      const da = `a-${uid()}`;
+      const db = `b-${uid()}`;
+      await store.fuzzyAdd(da, a, 1, 10);
+      await store.fuzzyAdd(db, b, 3, 1);
+      // A copy agreeing on 20 of 32 min-hashes with a, on none with b.
+      const near = a.map((v, i) => (i < 20 ? v : v + 7));
+      assert.deepEqual(await store.fuzzyFind(near, 16), { digest: da, flag: 1, weight: 10, matched: 20 });
+      assert.equal(await store.fuzzyFind(near, 21), null, 'below the least agreement');
+      assert.equal((await store.fuzzyFind(b, 32))?.flag, 3);
+      // The same digest again changes flag and weight only.
+      await store.fuzzyAdd(da, a, 2, 5);
+      assert.deepEqual(await store.fuzzyFind(a, 32), { digest: da, flag: 2, weight: 5, matched: 32 });
+      assert.equal(await store.fuzzyDelete(da, a), true);
+      assert.equal(await store.fuzzyDelete(da, a), false);
+      assert.equal(await store.fuzzyFind(near, 1), null);
+    });
+
     it('keeps a bounded history, newest first', async () => {
       const marker = uid();
       for (let i = 0; i < 5; i++) await store.historyPush(JSON.stringify({ marker, i }), 3);

@@ -5,6 +5,8 @@ import { silentLogger } from '../../src/observability/logger.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { startRedis, startRedisCluster, startRedisSentinel, type RunningRedis, type RunningRedisCluster } from '../helpers/redis.js';
 import { storeContract } from './contract.js';
+import { tokenGroup, TOKEN_GROUPS } from '../../src/stores/redis/bayes.js';
+import { Redis } from 'ioredis';
 
 let standalone: RunningRedis;
 let cluster: RunningRedisCluster;
@@ -44,11 +46,31 @@ describe('redis store specifics', () => {
       await s.ready();
       const o = { delay: 300, retryWindow: 60, passTtl: 60, autoAllowAfter: 5, autoAllowTtl: 60 };
       await s.greylistCheck('203.0.113.0/24', 'warm|up', o); // loads the script (EVALSHA + EVAL once)
+      await s.bayesGetTokens(['warm']);
       const start = s.roundTrips();
       await s.greylistCheck('203.0.113.0/24', 'p@x|r@y', o);
       await s.historyPush('{}', 10);
-      await s.bayesGetTokens(['a', 'b', 'c']);
-      assert.equal(s.roundTrips() - start, 3);
+      assert.equal(s.roundTrips() - start, 2);
+      // Bayes tokens are spread over slots: a Cluster gets one read per token group present.
+      const tokens = Array.from({ length: 40 }, (_v, i) => `t${i}`);
+      const groups = new Set(tokens.map(tokenGroup)).size;
+      const before = s.roundTrips();
+      await s.bayesGetTokens(tokens);
+      assert.equal(s.roundTrips() - before, groups);
+      assert.ok(groups <= TOKEN_GROUPS);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('reads all of a message\'s Bayes tokens in one round trip on a standalone Redis', async () => {
+    const s = new RedisStore({ url: standalone.url, prefix: 'rt1:', commandTimeout: 1000, log: silentLogger(), metrics: null });
+    try {
+      await s.ready();
+      await s.bayesGetTokens(['warm']);
+      const before = s.roundTrips();
+      await s.bayesGetTokens(Array.from({ length: 2000 }, (_v, i) => `t${i}`));
+      assert.equal(s.roundTrips() - before, 1);
     } finally {
       await s.close();
     }
@@ -118,4 +140,95 @@ describe('redis store through Sentinel', () => {
       await sentinel.stop();
     }
   });
+});
+
+describe('redis Bayes: one key per token, spread, expiring, capped', () => {
+  const setups = [
+    { name: 'standalone', url: () => standalone.url, ports: () => [standalone.port] },
+    { name: 'cluster', url: () => cluster.url, ports: () => cluster.ports },
+  ];
+  for (const setup of setups) {
+    const open = (prefix: string) => new RedisStore({ url: setup.url(), prefix, commandTimeout: 2000, log: silentLogger(), metrics: null });
+    const keysOn = async (port: number, pattern: string) => {
+      const node = new Redis({ host: '127.0.0.1', port, lazyConnect: true });
+      try {
+        await node.connect();
+        const found: string[] = [];
+        let cursor = '0';
+        do {
+          const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+          cursor = next;
+          found.push(...keys);
+        } while (cursor !== '0');
+        return { keys: found };
+      } finally {
+        node.disconnect();
+      }
+    };
+
+    it(`${setup.name}: tokens are keys of their own with the retention's TTL, spread over every node; digests expire too`, async () => {
+      const s = open(`spread-${setup.name}:`);
+      try {
+        await s.ready();
+        const tokens = Array.from({ length: 600 }, (_v, i) => `tok${i}`);
+        const retention = { expireSeconds: 30 * 86_400, maxTokens: 2_000_000 };
+        assert.equal(await s.bayesLearn('d-spread', tokens, 'spam', retention), 'learned');
+        let total = 0;
+        for (const port of setup.ports()) {
+          const node = new Redis({ host: '127.0.0.1', port });
+          try {
+            const { keys } = await keysOn(port, `spread-${setup.name}:bt:*`);
+            total += keys.length;
+            assert.ok(keys.length > 0, `node ${port} holds tokens`);
+            const ttl = await node.ttl(keys[0]!);
+            assert.ok(ttl > 29 * 86_400 && ttl <= 30 * 86_400, `token TTL ${ttl}`);
+            const digest = (await keysOn(port, `spread-${setup.name}:bl:*`)).keys[0];
+            if (digest) assert.ok((await node.ttl(digest)) > 29 * 86_400, 'the digest expires too');
+          } finally {
+            node.disconnect();
+          }
+        }
+        assert.equal(total, 600);
+      } finally {
+        await s.close();
+      }
+    });
+
+    it(`${setup.name}: tokens and digests not learned within expire_days are gone`, async () => {
+      const s = open(`expire-${setup.name}:`);
+      try {
+        await s.ready();
+        const retention = { expireSeconds: 1, maxTokens: 2_000_000 };
+        assert.equal(await s.bayesLearn('d-expire', ['gone1', 'gone2'], 'spam', retention), 'learned');
+        assert.deepEqual((await s.bayesGetTokens(['gone1']))[0], { spam: 1, ham: 0 });
+        await new Promise((r) => setTimeout(r, 2100));
+        assert.deepEqual(await s.bayesGetTokens(['gone1', 'gone2']), [
+          { spam: 0, ham: 0 },
+          { spam: 0, ham: 0 },
+        ]);
+        assert.equal(await s.bayesLearn('d-expire', ['gone1'], 'spam', retention), 'learned', 'the digest expired with its tokens');
+      } finally {
+        await s.close();
+      }
+    });
+
+    it(`${setup.name}: past max_stored_tokens no new token is stored, known ones keep counting`, async () => {
+      const s = open(`cap-${setup.name}:`);
+      try {
+        await s.ready();
+        const retention = { expireSeconds: 3600, maxTokens: TOKEN_GROUPS * 2 };
+        const known = ['k1', 'k2', 'k3'];
+        await s.bayesLearn('cap-0', known, 'spam', retention);
+        for (let m = 1; m <= 5; m++) {
+          await s.bayesLearn(`cap-${m}`, [...known, ...Array.from({ length: 200 }, (_v, i) => `m${m}-${i}`)], 'spam', retention);
+        }
+        let stored = 0;
+        for (const port of setup.ports()) stored += (await keysOn(port, `cap-${setup.name}:bt:*`)).keys.length;
+        assert.ok(stored <= TOKEN_GROUPS * 2, `${stored} tokens stored`);
+        assert.deepEqual(await s.bayesGetTokens(known), known.map(() => ({ spam: 6, ham: 0 })));
+      } finally {
+        await s.close();
+      }
+    });
+  }
 });

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseRedisUrl, redact, redisUrlProblem } from '../../src/stores/redis/url.js';
+import { parseRedisUrl, redact, redisUrlProblem } from '../../src/net/redis-url.js';
 
 describe('Redis URL forms', () => {
   it('reads standalone URLs with auth, db and TLS', () => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dotStuff, xtext } from '../../src/relay/smtp-client.js';
-import { checkRecipient, normalizeSender } from '../../src/smtp/addresses.js';
+import { checkRecipient, canonicalSender } from '../../src/mail/address.js';
 import { splitMessage, restampMessage } from '../../src/relay/header-block.js';
 
 const stuffed = (s: string) => Buffer.concat([...dotStuff(Buffer.from(s))]).toString();
@@ -24,8 +24,8 @@ test('recipient checks refuse routing tricks and normalise the domain', () => {
   // smtp-server hands IDN domains over as U-labels; Postfix gets A-labels.
   assert.deepEqual(checkRecipient('a@bücher.example'), checkRecipient('a@xn--bcher-kva.example'));
   assert.equal(checkRecipient('a@bücher.example').ok && checkRecipient('a@bücher.example').domain, 'xn--bcher-kva.example');
-  assert.equal(normalizeSender(''), '');
-  assert.equal(normalizeSender('A@Example.ORG.'), 'A@example.org');
+  assert.equal(canonicalSender(''), '');
+  assert.equal(canonicalSender('A@Example.ORG.'), 'A@example.org');
 });
 
 test('restamping strips inbound X-Spam-* fields, prepends ours and keeps the body bytes', () => {

@@ -2,6 +2,7 @@ import { defineCheck, NO_HITS, type Outcome } from '../../pipeline/check.js';
 import { accessManifest } from './manifest.js';
 import type { TransactionContext } from '../../pipeline/context.js';
 import { Replies } from '../../decision/replies.js';
+import { domainOfAddress } from '../../mail/address.js';
 import type { ListMatcher } from '../../policy/lists.js';
 
 /**
@@ -12,11 +13,6 @@ import type { ListMatcher } from '../../policy/lists.js';
  */
 
 type DenyList = 'deny_ips' | 'deny_helo' | 'deny_senders' | 'deny_sender_domains' | 'deny_recipients';
-
-function domainOf(address: string): string {
-  const at = address.lastIndexOf('@');
-  return at >= 0 ? address.slice(at + 1) : '';
-}
 
 function has(list: ListMatcher | undefined, value: string): boolean {
   return !!value && !!list && list.has(value);
@@ -44,7 +40,7 @@ export const accessCheck = defineCheck(accessManifest, () => ({
   },
   access_sender: async (ctx) => {
     const from = ctx.envelope.from.toLowerCase();
-    const domain = domainOf(from);
+    const domain = domainOfAddress(from);
     if (has(ctx.policy.list('allow_senders'), from)) {
       ctx.allowlisted = true;
       return { hits: [{ name: 'ALLOWLIST_SENDER', detail: from }] };

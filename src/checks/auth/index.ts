@@ -1,24 +1,16 @@
-import net from 'node:net';
-import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
-import { spf } from 'mailauth/lib/spf/index.js';
-import { arc } from 'mailauth/lib/arc/index.js';
-import { evaluateDmarc } from 'mailauth/lib/dmarc/index.js';
-import type { DKIMVerifyResult, DMARCResult, SPFResult, ARCResult, DNSResolver } from 'mailauth';
+import { authenticate, type AuthenticateOptions, type DKIMVerifyResult, type DMARCResult, type SPFResult, type DNSResolver } from 'mailauth';
 import { defineCheck, NO_HITS, type Outcome } from '../../pipeline/check.js';
 import type { SymbolHit } from '../../decision/hits.js';
 import { authManifest } from './manifest.js';
 import type { TransactionContext } from '../../pipeline/context.js';
 import { reply } from '../../decision/replies.js';
 import { dnsFor } from '../../net/dns.js';
-import { fromMailboxes } from '../../mail/mailboxes.js';
 
 /**
- * SPF, DKIM, DMARC and ARC through mailauth, each result one symbol. mailauth's own
- * authenticate() also loads its BIMI module, which needs a newer Node than ours, so the
- * four verifiers are called here in the same order it uses: DKIM and SPF, then ARC, then
- * DMARC over their results. DKIM verification hashes the raw message (that is what a
- * signature covers); it is skipped when there is no signature to verify, and the DMARC
- * author domain then comes from the already parsed From field.
+ * SPF, DKIM, DMARC and ARC through mailauth's authenticate() (BIMI off: it is about logos
+ * in mail clients, not about spam), each result one symbol. Its Authentication-Results
+ * value (RFC 8601, authserv-id = our hostname) is kept on the transaction and stamped on
+ * relayed mail with the X-Spam-* fields, so Dovecot sieve and mail clients can read it.
  */
 
 const SPF_RESULT: Readonly<Record<string, string>> = {
@@ -68,64 +60,39 @@ function dmarcHit(d: DMARCResult): SymbolHit {
   }
 }
 
-/** HELO as SPF wants it: the client's address in brackets when the client gave none or gave an address. */
-function spfHelo(helo: string, ip: string): string {
-  const h = helo || ip;
-  return net.isIP(h) ? `[${h}]` : h;
-}
+/** mailauth passes its options on to SPF, which also takes a time limit for the whole evaluation. */
+type Options = AuthenticateOptions & { maxElapsedTime: number };
 
-async function authenticate(ctx: TransactionContext): Promise<Outcome> {
+async function authenticateMessage(ctx: TransactionContext): Promise<Outcome> {
   const msg = ctx.message;
   if (!msg) return NO_HITS;
   const policy = ctx.policy.policy;
   const o = policy.auth;
-  const resolver = dnsFor(ctx.policy).resolveFn as DNSResolver;
-  const ip = ctx.client.ip;
-  const signed = msg.header('dkim-signature').length > 0 || msg.header('arc-seal').length > 0;
-
-  const [dkim, spfResult] = await Promise.all([
-    signed ? dkimVerify(msg.raw, { resolver, sender: ctx.envelope.from || undefined, minBitLength: o.min_key_bits }) : Promise.resolve(null),
-    ip
-      ? spf({
-          sender: ctx.envelope.from,
-          ip,
-          helo: spfHelo(ctx.client.helo, ip),
-          mta: policy.hostname,
-          resolver,
-          maxElapsedTime: Math.max(100, o.timeout - 500),
-        })
-      : Promise.resolve(null),
-  ]);
+  const options: Options = {
+    ip: ctx.client.ip || undefined,
+    helo: ctx.client.helo || undefined,
+    sender: ctx.envelope.from,
+    mta: policy.hostname,
+    resolver: dnsFor(ctx.policy).resolveFn as DNSResolver,
+    minBitLength: o.min_key_bits,
+    disableBimi: true,
+    maxElapsedTime: Math.max(100, o.timeout - 500),
+  };
+  const result = await authenticate(msg.raw, options);
+  ctx.authResults = authResultsValue(result.headers);
 
   const hits: SymbolHit[] = [];
-  const s = spfResult ? spfHit(spfResult) : null;
+  const s = result.spf ? spfHit(result.spf) : null;
   if (s) hits.push(s);
-  hits.push(dkimHit(dkim));
-
-  let arcResult: ARCResult | undefined;
-  if (dkim?.arc && msg.header('arc-seal').length > 0) {
-    // A chain that failed to parse arrives as chain: false with `error` set; arc() reports that error as a failure.
-    arcResult = await arc({ ...dkim.arc, chain: dkim.arc.chain || [] }, { resolver, minBitLength: o.min_key_bits, ip });
-    const r = arcResult.status.result;
-    if (r === 'pass') hits.push({ name: 'ARC_PASS', detail: `i=${arcResult.i}` });
-    else if (r === 'fail') hits.push({ name: 'ARC_FAIL', detail: arcResult.status.comment ?? '' });
+  hits.push(dkimHit(result.dkim));
+  if (result.arc && msg.header('arc-seal').length > 0) {
+    const r = result.arc.status.result;
+    if (r === 'pass') hits.push({ name: 'ARC_PASS', detail: `i=${result.arc.i}` });
+    else if (r === 'fail') hits.push({ name: 'ARC_FAIL', detail: result.arc.status.comment ?? '' });
   }
-
-  const headerFrom = dkim ? dkim.headerFrom : fromMailboxes(msg).map((m) => m.address).filter((a) => a.includes('@'));
-  const fromFields = dkim ? dkim.fromFields : msg.header('from').length;
-  const evaluated = await evaluateDmarc({
-    headerFrom,
-    fromFields,
-    spfDomains: spfResult && spfResult.status.result === 'pass' && spfResult.domain ? [spfResult.domain] : [],
-    dkimDomains: (dkim?.results ?? [])
-      .filter((r) => r.status.result === 'pass' && r.signingDomain)
-      .map((r) => ({ id: r.id, domain: r.signingDomain as string, aligned: r.status.aligned, underSized: r.status.underSized })),
-    arcResult,
-    resolver,
-  });
-  const dmarc = evaluated.response;
+  const dmarc = result.dmarc;
   if (!dmarc) {
-    hits.push({ name: 'DMARC_BAD_FROM', detail: evaluated.reason ?? 'no author domain' });
+    hits.push({ name: 'DMARC_BAD_FROM', detail: result.dmarcSkipReason ?? 'no author domain' });
     return { hits };
   }
   const hit = dmarcHit(dmarc);
@@ -144,10 +111,16 @@ async function authenticate(ctx: TransactionContext): Promise<Outcome> {
   return { hits };
 }
 
+/** The value of the Authentication-Results field among the fields mailauth prepares (folded, CRLF). */
+export function authResultsValue(headers: string): string | undefined {
+  const field = headers.split(/\r\n(?![ \t])/).find((f) => /^authentication-results:/i.test(f));
+  return field?.slice(field.indexOf(':') + 1).trim();
+}
+
 export const authCheck = defineCheck(authManifest, () => ({
   auth: async (ctx) => {
     const policy = ctx.policy.policy;
     if (policy.offline || (ctx.trusted && policy.auth.skip_trusted)) return NO_HITS;
-    return authenticate(ctx);
+    return authenticateMessage(ctx);
   },
 }));

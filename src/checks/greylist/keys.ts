@@ -13,7 +13,7 @@ export interface GreylistKey {
 }
 
 export function tripletKey(ip: string, sender: string, recipient: string, v4Bits: number, v6Bits: number): GreylistKey {
-  return { group: networkOf(ip, v4Bits, v6Bits), id: `${normalizeSender(sender)}|${recipient.toLowerCase()}` };
+  return { group: networkOf(ip, v4Bits, v6Bits), id: `${stableSender(sender)}|${recipient.toLowerCase()}` };
 }
 
 /**
@@ -21,7 +21,7 @@ export function tripletKey(ip: string, sender: string, recipient: string, v4Bits
  * numbers), so each retry would look new: drop BATV's prvs= wrapper and +tags, and turn
  * every run of digits in the local part into '#', as postgrey does.
  */
-export function normalizeSender(sender: string): string {
+export function stableSender(sender: string): string {
   if (!sender) return '<>';
   const lower = sender.toLowerCase();
   const at = lower.lastIndexOf('@');

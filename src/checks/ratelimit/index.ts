@@ -4,6 +4,7 @@ import { ratelimitManifest } from './manifest.js';
 import type { TransactionContext } from '../../pipeline/context.js';
 import { reply } from '../../decision/replies.js';
 import { networkOf } from '../../net/ip.js';
+import { domainOfAddress, foldAddress } from '../../mail/address.js';
 import { consume, peek, RuleLimiters, type RuleLimiter } from './limiters.js';
 import { isReadOnly } from '../../stores/read-only.js';
 import type { RateRule } from './manifest.js';
@@ -26,22 +27,11 @@ function keyFor(rule: RateRule, ctx: TransactionContext): string | null {
     case 'sender':
       // The null sender is every bounce in the world: one shared bucket would throttle them all.
       return ctx.envelope.from ? foldAddress(ctx.envelope.from) : null;
-    case 'sender_domain': {
-      const at = ctx.envelope.from.lastIndexOf('@');
-      return at >= 0 ? ctx.envelope.from.slice(at + 1).toLowerCase() : null;
-    }
+    case 'sender_domain':
+      return domainOfAddress(ctx.envelope.from) || null;
     case 'recipient':
       return ctx.currentRcpt ? foldAddress(ctx.currentRcpt) : null;
   }
-}
-
-/** user+tag@Example.COM and USER@example.com are one mailbox. */
-export function foldAddress(address: string): string {
-  const lower = address.toLowerCase();
-  const at = lower.lastIndexOf('@');
-  if (at <= 0) return lower;
-  const plus = lower.indexOf('+');
-  return plus > 0 && plus < at ? lower.slice(0, plus) + lower.slice(at) : lower;
 }
 
 /** Which rules count in a phase. */

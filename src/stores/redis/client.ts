@@ -1,5 +1,5 @@
 import { Redis, Cluster, type RedisOptions, type ClusterOptions } from 'ioredis';
-import type { RedisTarget } from './url.js';
+import type { RedisTarget } from '../../net/redis-url.js';
 import { SCRIPTS } from './scripts.js';
 
 export type RedisClient = Redis | Cluster;

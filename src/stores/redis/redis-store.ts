@@ -1,21 +1,25 @@
 import { Cluster, type Redis } from 'ioredis';
 import type {
   BayesClass,
+  BayesRetention,
   BayesTokenCounts,
   GreylistEntry,
   GreylistOptions,
   GreylistResult,
   GreylistState,
+  FuzzyMatch,
   LearnResult,
   RateLimiterBackend,
   Store,
 } from '../types.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
-import { parseRedisUrl, redact, type RedisTarget } from './url.js';
+import { parseRedisUrl, redact, type RedisTarget } from '../../net/redis-url.js';
 import { countRequests, createRedisClient, type RedisClient } from './client.js';
 import type { ScriptCommands } from './scripts.js';
 import { assertGreylistGroup, splitGreylistKey } from '../greylist-key.js';
+import { RedisBayes } from './bayes.js';
+import { RedisFuzzy } from './fuzzy.js';
 
 export interface RedisStoreOptions {
   url: string;
@@ -44,9 +48,10 @@ const MAX_SCAN = 200_000;
  * method is one round trip (a Lua script or a single command); see scripts.ts.
  *
  * Key layout (P = prefix): greylist entries P gl:{GROUP}|ID (hashes), auto-allow counters
- * P gla:{GROUP}, counters P c:KEY, Bayes P {bayes}:spam|ham|totals|learned, history
- * P history, rate limits P rl:RULE:KEY. The {…} part is the Cluster hash tag: the keys one
- * script touches always share it.
+ * P gla:{GROUP}, counters P c:KEY, Bayes (see bayes.ts) P bt:{G}TOKEN, P bl:DIGEST and
+ * P bayes:totals, fuzzy signatures (see fuzzy.ts) P fz:{fz}…, history P history, rate
+ * limits P rl:RULE:KEY. The {…} part is the Cluster hash tag: the keys one script touches
+ * always share it.
  */
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
@@ -54,6 +59,8 @@ export class RedisStore implements Store {
   readonly target: RedisTarget;
   private readonly prefix: string;
   private requests = 0;
+  private readonly bayes: RedisBayes;
+  private readonly fuzzy: RedisFuzzy;
   private lastErrorLog = 0;
   private lastError = '';
   private closing = false;
@@ -64,6 +71,8 @@ export class RedisStore implements Store {
     this.target = parseRedisUrl(options.url);
     this.client = createRedisClient(this.target, { commandTimeout: options.commandTimeout });
     countRequests(this.client, () => this.requests++);
+    this.bayes = new RedisBayes(this.client, this.prefix, (operation, fn) => this.run(operation, fn));
+    this.fuzzy = new RedisFuzzy(this.client, this.prefix, (operation, fn) => this.run(operation, fn));
     const where = redact(options.url);
     this.client.on('error', (err: Error) => {
       this.lastError = err.message;
@@ -88,7 +97,6 @@ export class RedisStore implements Store {
     entry: (group: string, id: string) => `${this.prefix}gl:{${group}}|${id}`,
     allow: (group: string) => `${this.prefix}gla:{${group}}`,
     counter: (key: string) => `${this.prefix}c:${key}`,
-    bayes: (part: 'spam' | 'ham' | 'totals' | 'learned') => `${this.prefix}{bayes}:${part}`,
     history: () => `${this.prefix}history`,
   };
 
@@ -162,28 +170,28 @@ export class RedisStore implements Store {
     return this.run('counter_get', async () => Number((await this.client.get(this.key.counter(key))) ?? 0));
   }
 
-  async bayesGetTokens(tokens: readonly string[]): Promise<BayesTokenCounts[]> {
-    if (tokens.length === 0) return [];
-    return this.run('bayes_get', async () => {
-      const [spam, ham] = await this.cmd.bpBayesGet(this.key.bayes('spam'), this.key.bayes('ham'), ...tokens);
-      return tokens.map((_t, i) => ({ spam: Number(spam[i] ?? 0), ham: Number(ham[i] ?? 0) }));
-    });
+  bayesGetTokens(tokens: readonly string[]): Promise<BayesTokenCounts[]> {
+    return this.bayes.bayesGetTokens(tokens);
   }
 
-  async bayesTotals(): Promise<BayesTokenCounts> {
-    return this.run('bayes_totals', async () => {
-      const [spam, ham] = await this.client.hmget(this.key.bayes('totals'), 'spam', 'ham');
-      return { spam: Number(spam ?? 0), ham: Number(ham ?? 0) };
-    });
+  bayesTotals(): Promise<BayesTokenCounts> {
+    return this.bayes.bayesTotals();
   }
 
-  async bayesLearn(digest: string, tokens: readonly string[], cls: BayesClass): Promise<LearnResult> {
-    return this.run('bayes_learn', async () => {
-      const k = this.key.bayes;
-      const result = await this.cmd.bpBayesLearn(k('spam'), k('ham'), k('totals'), k('learned'), digest, cls, ...new Set(tokens));
-      if (result !== 'learned' && result !== 'relearned' && result !== 'already_learned') throw new Error(`unexpected learn result ${String(result)}`);
-      return result;
-    });
+  bayesLearn(digest: string, tokens: readonly string[], cls: BayesClass, retention?: BayesRetention): Promise<LearnResult> {
+    return this.bayes.bayesLearn(digest, tokens, cls, retention);
+  }
+
+  fuzzyAdd(digest: string, shingles: readonly number[], flag: number, weight: number): Promise<void> {
+    return this.fuzzy.fuzzyAdd(digest, shingles, flag, weight);
+  }
+
+  fuzzyDelete(digest: string, shingles: readonly number[]): Promise<boolean> {
+    return this.fuzzy.fuzzyDelete(digest, shingles);
+  }
+
+  fuzzyFind(shingles: readonly number[], minMatched: number): Promise<FuzzyMatch | null> {
+    return this.fuzzy.fuzzyFind(shingles, minMatched);
   }
 
   async historyPush(entry: string, max: number): Promise<void> {

@@ -9,6 +9,7 @@ import { Database } from './database.js';
 import { SqliteGreylist } from './greylist.js';
 import { SqliteBayes } from './bayes.js';
 import { SqliteHistory } from './history.js';
+import { SqliteFuzzy } from './fuzzy.js';
 import { lockDataDir, type WriterLock } from './writer-lock.js';
 import { importSnapshot } from './import.js';
 
@@ -35,8 +36,9 @@ export interface SqliteStoreOptions {
 
 /**
  * The embedded store: one SQLite database file (DIR/store.sqlite) holding greylisting,
- * Bayes and the history, each written before the call returns; rate-limit counters stay in
- * memory. Each feature is a part (greylist.ts, bayes.ts, history.ts) owning its tables; this
+ * Bayes, fuzzy signatures and the history, each written before the call returns; rate-limit
+ * counters stay in memory. Each feature is a part (greylist.ts, bayes.ts, fuzzy.ts,
+ * history.ts) owning its tables; this
  * class opens the database, takes the writer lock, and delegates.
  */
 export class SqliteStore implements Store {
@@ -46,6 +48,7 @@ export class SqliteStore implements Store {
   private readonly greylist: SqliteGreylist;
   private readonly bayes: SqliteBayes;
   private readonly history: SqliteHistory;
+  private readonly fuzzy: SqliteFuzzy;
   private readonly counters: MemoryCounters;
   private retention: BayesRetention;
   private timer: NodeJS.Timeout | null = null;
@@ -64,6 +67,7 @@ export class SqliteStore implements Store {
       this.greylist = new SqliteGreylist(this.database, now);
       this.bayes = new SqliteBayes(this.database, now);
       this.history = new SqliteHistory(this.database);
+      this.fuzzy = new SqliteFuzzy(this.database);
       this.counters = new MemoryCounters(now);
       if (dir && !readOnly) {
         const imported = importSnapshot(dir, this.database, { greylist: this.greylist, bayes: this.bayes, history: this.history }, now());
@@ -89,6 +93,9 @@ export class SqliteStore implements Store {
   bayesTotals = this.guard('bayes_totals', () => this.bayes.bayesTotals());
   historyPush = this.guard('history_push', (...a: Parameters<SqliteHistory['historyPush']>) => this.history.historyPush(...a));
   historyRead = this.guard('history_read', (...a: Parameters<SqliteHistory['historyRead']>) => this.history.historyRead(...a));
+  fuzzyAdd = this.guard('fuzzy_add', (...a: Parameters<SqliteFuzzy['fuzzyAdd']>) => this.fuzzy.fuzzyAdd(...a));
+  fuzzyDelete = this.guard('fuzzy_delete', (...a: Parameters<SqliteFuzzy['fuzzyDelete']>) => this.fuzzy.fuzzyDelete(...a));
+  fuzzyFind = this.guard('fuzzy_find', (...a: Parameters<SqliteFuzzy['fuzzyFind']>) => this.fuzzy.fuzzyFind(...a));
 
   bayesLearn = this.guard('bayes_learn', (digest: string, tokens: readonly string[], cls: BayesClass, retention?: BayesRetention) => {
     if (retention) this.retention = retention;

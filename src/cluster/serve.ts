@@ -1,12 +1,13 @@
 import { DataDirInUseError } from '../stores/sqlite/writer-lock.js';
 import cluster from 'node:cluster';
 import path from 'node:path';
-import { commonOptions, overridesFrom, parse } from './common.js';
+import { commonOptions, overridesFrom, parse, UsageError } from '../cli/common.js';
+import { adminPassword } from '../cli/password.js';
 import { loadPolicy } from '../policy/load.js';
-import { runPrimary, workerCount } from '../cluster/primary.js';
-import { joinCluster } from '../cluster/worker.js';
+import { runPrimary, workerCount } from './primary.js';
+import { joinCluster } from './worker.js';
 import { startServer } from '../main.js';
-import { createLogger } from '../observability/logger.js';
+import { createLogger, isLogFormat } from '../observability/logger.js';
 import { PolicyError } from '../policy/errors.js';
 
 export const SERVE_HELP = `Usage: borderpatrol serve [options]
@@ -21,6 +22,12 @@ Run the SMTP proxy in front of Postfix.
   --data-dir DIR      embedded store directory (default ./data)
   --set KEY=VALUE     override any policy key by its dotted path (repeatable)
   --dry-run           log and stamp what would be rejected, reject nothing
+  --log-format human|json
+                      log lines for a person (the default on a terminal) or one JSON
+                      object per line (the default otherwise; also BORDERPATROL_LOG_FORMAT)
+
+The admin password (admin.password) is read from $BORDERPATROL_PASSWORD, or from the first
+line of the file $BORDERPATROL_PASSWORD_FILE names, when set.
 `;
 
 export async function serveCommand(args: string[]): Promise<number> {
@@ -30,17 +37,23 @@ export async function serveCommand(args: string[]): Promise<number> {
     relay: { type: 'string' },
     admin: { type: 'string' },
     'dry-run': { type: 'boolean', default: false },
+    'log-format': { type: 'string' },
   }, false);
   if (values.help) {
     process.stdout.write(SERVE_HELP);
     return 0;
   }
-  const log = createLogger();
-  const overrides = overridesFrom(values);
+  const format = values['log-format'];
+  if (format !== undefined && !isLogFormat(format)) throw new UsageError(`--log-format ${format}: expected human or json`);
+  const log = createLogger(format ? { format } : {});
+  // The password from the environment (never the command line, which every user can read
+  // in the process list); --set admin.password still wins, as it comes later.
+  const password = adminPassword();
+  const overrides = [...(password ? [{ key: 'admin.password', value: password }] : []), ...overridesFrom(values)];
   let server;
   try {
     if (cluster.isPrimary) {
-      // workers > 1: this process only starts and watches the workers (src/cluster/).
+      // workers > 1: this process only starts and watches the workers (primary.ts).
       const { policy } = (await loadPolicy(path.resolve(values.policies), { overrides })).compiled;
       const count = workerCount(policy);
       if (count > 1) return await runPrimary({ count, log, graceMs: policy.limits.shutdown_grace * 1000 });

@@ -1,6 +1,12 @@
 import { domainToASCII } from 'node:url';
 import { trimEndWhile } from '../mail/linear-text.js';
 
+/**
+ * The one module for mail addresses: envelope addresses checked and put in canonical form
+ * (RCPT, MAIL), the domain of an address, and the folded form that counts user+tag and
+ * USER as one mailbox.
+ */
+
 export type AddressCheck = { ok: true; address: string; local: string; domain: string } | { ok: false; why: 'syntax' | 'routing' };
 
 /**
@@ -44,7 +50,7 @@ function asciiDomain(domain: string): string | null {
  * The sender: '' is the null sender; a host-name domain is normalised like a recipient's
  * (trailing dots dropped, A-labels, lower case), anything else is left as the client wrote it.
  */
-export function normalizeSender(address: string): string {
+export function canonicalSender(address: string): string {
   if (!address) return '';
   const at = address.lastIndexOf('@');
   if (at <= 0) return address;
@@ -62,4 +68,19 @@ export function addressEncodingProblem(address: string, smtputf8: boolean): 'not
   if (address.includes('\uFFFD')) return 'not_utf8';
   if (!smtputf8 && /[^\x00-\x7f]/.test(address)) return 'needs_smtputf8';
   return null;
+}
+
+/** The domain of an address, lower case, one trailing dot dropped; '' without an @. */
+export function domainOfAddress(address: string): string {
+  const at = address.lastIndexOf('@');
+  return at >= 0 ? address.slice(at + 1).toLowerCase().replace(/\.$/, '') : '';
+}
+
+/** user+tag@Example.COM and USER@example.com are one mailbox. */
+export function foldAddress(address: string): string {
+  const lower = address.toLowerCase();
+  const at = lower.lastIndexOf('@');
+  if (at <= 0) return lower;
+  const plus = lower.indexOf('+');
+  return plus > 0 && plus < at ? lower.slice(0, plus) + lower.slice(at) : lower;
 }

@@ -1,6 +1,6 @@
-import type { AdminServer, AdminRequest } from '../../admin/server.js';
-import type { CompiledPolicy } from '../../policy/compiled.js';
-import type { Store } from '../../stores/types.js';
+import type { AdminServer, AdminRequest } from './server.js';
+import type { CompiledPolicy } from '../policy/compiled.js';
+import type { Store } from '../stores/types.js';
 
 const MAX_LIMIT = 10_000;
 
