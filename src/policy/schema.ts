@@ -100,6 +100,12 @@ const limitsSchema = z
     shutdown_grace: z.number().positive().default(30),
     /** MIME nesting beyond this is not parsed further (and scores MIME_TOO_DEEP). */
     max_mime_depth: z.number().int().positive().default(50),
+    /**
+     * Bytes of messages all connections may hold in memory at once. Past it a transfer gets
+     * 452 4.3.1 (at MAIL when SIZE= announces more than is left, at DATA when less than
+     * 64 KiB is left, else at the end of DATA) and nothing more of it is kept.
+     */
+    max_message_memory: z.number().int().positive().default(134_217_728),
     /** Content scans run at once; more wait in line. */
     max_concurrent_scans: z.number().int().positive().default(64),
     /** MIME parts beyond this are not parsed (and score MIME_TOO_MANY_PARTS). */

@@ -65,6 +65,7 @@ export async function runData(deps: SessionDeps, tx: TransactionContext, st: Dat
     return result('reject', r, null);
   };
   if (measured.oversized) return refuse(Replies.messageTooBig(limits.max_message_size), 'size');
+  if (measured.overBudget) return refuse(Replies.insufficientStorage(), 'memory');
   let raw = input;
   if (measured.bareNewline) {
     if (tx.policy.policy.smtp.bare_newline === 'reject') return refuse(Replies.bareNewline(), 'bare_newline');

@@ -1,10 +1,14 @@
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import type { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
 import type { Policy } from '../policy/schema.js';
+import type { MessageMemory } from '../pipeline/message-memory.js';
 
 const ENHANCED_PREFIX = /^[245]\.\d{1,3}\.\d{1,3} /;
 
 const NON_ASCII = /[^\x00-\x7f]/;
+const INSUFFICIENT_STORAGE = '4.3.1 Insufficient system storage, try again later';
+/** Budget a DATA needs left to start: less than one read's worth holds no message. */
+const DATA_HEADROOM = 64 * 1024;
 
 /** The address between the angle brackets of a MAIL or RCPT command, without a source route. */
 function addressAsSent(command: string): string | null {
@@ -97,8 +101,27 @@ export class BorderConnection extends SMTPConnection {
   }
 
   override handler_MAIL(command: Buffer, callback: () => void): void {
+    // A message announced bigger than the memory left for messages would be refused at its
+    // end anyway: say so before it is sent.
+    const size = /\sSIZE=(\d{1,15})(?:\s|$)/i.exec(command.toString('latin1'))?.[1];
+    if (size !== undefined && this.memory && Number(size) > this.memory.available) {
+      this.send(452, INSUFFICIENT_STORAGE);
+      return callback();
+    }
     this.xforwardUsed = this._xForward.size > 0;
     super.handler_MAIL(command, callback);
+  }
+
+  /** The process's budget for message bytes in memory; the front sets it. */
+  memory: MessageMemory | null = null;
+
+  override handler_DATA(command: Buffer, callback: () => void): void {
+    // With the budget (nearly) spent, a transfer would only be read to be thrown away.
+    if (this.memory && this.memory.available < DATA_HEADROOM && this.session.envelope.rcptTo.length > 0) {
+      this.send(452, INSUFFICIENT_STORAGE);
+      return callback();
+    }
+    super.handler_DATA(command, callback);
   }
 
   override send(code: number, data?: string | string[] | null, context?: string | false): void {
