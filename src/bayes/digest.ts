@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { ParsedMessage } from '../mail/parsed-message.js';
 import { charSet, isWhiteSpace, trimEndWhile } from '../mail/linear-text.js';
+import { bodyOf } from '../mail/header-block.js';
 
 /** Headers that identify a message and that no hop on the way to the mailbox rewrites. */
 const KEY_HEADERS = ['message-id', 'from', 'date', 'to'] as const;
@@ -19,13 +20,7 @@ export function messageDigest(msg: ParsedMessage): string {
 }
 
 function normalizedBody(raw: Buffer): string {
-  const crlf = raw.indexOf('\r\n\r\n');
-  const lf = raw.indexOf('\n\n');
-  let start: number;
-  if (crlf >= 0 && (lf < 0 || crlf < lf)) start = crlf + 4;
-  else if (lf >= 0) start = lf + 2;
-  else return '';
-  return trimEndWhile(withoutLineEndBlanks(raw.subarray(start).toString('latin1')), isWhiteSpace);
+  return trimEndWhile(withoutLineEndBlanks(bodyOf(raw).toString('latin1')), isWhiteSpace);
 }
 
 const isSpaceOrTab = charSet(' \t');

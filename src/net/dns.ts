@@ -1,5 +1,6 @@
 import dns from 'node:dns';
 import { reversedIp } from './ip.js';
+import { withDeadline } from './deadline.js';
 
 /**
  * The one DNS client for checks (SPF/DKIM/DMARC, blocklists). Every lookup has a hard
@@ -123,17 +124,11 @@ export class DnsClient {
 
   private async lookup(name: string, rrtype: string): Promise<unknown> {
     if (!this.resolver) throw new DnsError('EOFFLINE', name, rrtype);
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new DnsError('ETIMEOUT', name, rrtype)), this.settings.timeout + 50);
-    });
     try {
-      return await Promise.race([this.resolver.resolve(name, rrtype), deadline]);
+      return await withDeadline(this.resolver.resolve(name, rrtype), this.settings.timeout + 50, () => new DnsError('ETIMEOUT', name, rrtype));
     } catch (err) {
       const code = (err as { code?: string }).code;
       throw err instanceof DnsError ? err : new DnsError(code ?? 'EFAIL', name, rrtype);
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

@@ -4,6 +4,7 @@ import type { RecordedForce } from '../decision/hits.js';
 import type { TransactionContext } from './context.js';
 import { Replies } from '../decision/replies.js';
 import type { Metrics } from '../observability/metrics.js';
+import { withDeadline } from '../net/deadline.js';
 
 export class CheckTimeoutError extends Error {
   constructor(check: string, ms: number) {
@@ -63,12 +64,8 @@ export class Pipeline {
 
   private async runOne(check: Check, settings: SectionSettings, ctx: TransactionContext, phase: Phase): Promise<Outcome | null> {
     const started = performance.now();
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new CheckTimeoutError(check.name, settings.timeout)), settings.timeout);
-      });
-      return await Promise.race([check.run(ctx), timeout]);
+      return await withDeadline(check.run(ctx), settings.timeout, () => new CheckTimeoutError(check.name, settings.timeout));
     } catch (err) {
       this.metrics?.checkErrors.inc({ check: check.name });
       ctx.log.warn({ event: 'check_error', check: check.name, phase, on_error: settings.on_error, err: (err as Error).message }, 'check failed');
@@ -77,7 +74,6 @@ export class Pipeline {
       }
       return null;
     } finally {
-      clearTimeout(timer);
       this.metrics?.checkDuration.observe({ check: check.name }, (performance.now() - started) / 1000);
     }
   }

@@ -6,6 +6,7 @@ import type { Pipeline } from '../pipeline/runner.js';
 import { decide, isBlocking, type Verdict } from '../decision/verdict.js';
 import { formatReply, type SmtpReply } from '../decision/replies.js';
 import { normalizeLineEnds } from './message-reader.js';
+import { headerBoundary } from '../mail/header-block.js';
 import { quietRecorder } from './recorder.js';
 import { bareAddress, isWhiteSpace } from '../mail/linear-text.js';
 import { Session } from './session.js';
@@ -80,8 +81,8 @@ function refusalVerdict(evidence: ReturnType<Session['evidence']>, policy: Compi
 
 /** Return-Path, else the From address, from the header block; '' (null sender) when neither. */
 export function senderOf(raw: Buffer): string {
-  const end = raw.indexOf('\r\n\r\n');
-  const head = raw.subarray(0, end < 0 ? Math.min(raw.length, 65536) : end).toString('latin1').replace(/\r\n[ \t]+/g, ' ');
+  const { headerSize } = headerBoundary(raw.subarray(0, Math.min(raw.length, 65536)));
+  const head = raw.subarray(0, headerSize).toString('latin1').replace(/\r\n[ \t]+/g, ' ');
   for (const name of ['return-path', 'from']) {
     const m = new RegExp(`^${name}:(.*)$`, 'im').exec(head);
     if (!m) continue;

@@ -1,7 +1,7 @@
 import { formatReply, Replies, legalReply, type SmtpReply } from '../decision/replies.js';
 import { commandHandling } from '../decision/after-queue.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
-import { checksRelay, isFilterMode } from '../policy/mode.js';
+import { isFilterMode } from '../policy/mode.js';
 import type { ClientInfo, TransactionContext } from '../pipeline/context.js';
 import type { RecordedForce, RecordedHit } from '../decision/hits.js';
 import { newId, newTransaction } from '../pipeline/transaction.js';
@@ -9,9 +9,9 @@ import { dnsFor } from '../net/dns.js';
 import { unmapIpv4 } from '../net/ip.js';
 import type { Logger } from '../observability/logger.js';
 import type { TransactionSummary } from '../history/record.js';
-import { addressEncodingProblem, canonicalSender, checkRecipient } from '../mail/address.js';
+import { addressEncodingProblem, canonicalSender } from '../mail/address.js';
 import { freshTxState, runData, type DataState } from './data.js';
-import { verifyRecipient } from './recipients.js';
+import { recipientAddress, unknownRecipient } from './recipients.js';
 import type { DataOptions, DataResult, MailParams, OpenSession, SessionClient, SessionDeps, SmtpSession, StepResult } from './types.js';
 
 const OK: StepResult = { ok: true };
@@ -128,19 +128,9 @@ export class Session implements SmtpSession {
     const st = this.txState;
     const encoding = addressEncodingProblem(address, !!st.params.smtputf8);
     if (encoding) return this.refuse('rcpt', encoding === 'not_utf8' ? Replies.addressNotUtf8() : Replies.addressNeedsSmtputf8(), encoding);
-    const postmaster = address.toLowerCase() === 'postmaster' && policy.policy.local_domains[0];
-    const raw = postmaster ? `postmaster@${policy.policy.local_domains[0]}` : address;
-    const rcpt = checkRecipient(raw);
-    // Only an MX decides relaying. Behind Postfix (filter modes) mail for other domains is
-    // local users' outbound mail, and routing forms were Postfix's to accept or refuse.
-    const relayCheck = checksRelay(policy.policy);
-    let accepted: string;
-    if (rcpt.ok) {
-      if (relayCheck && !policy.isLocalDomain(rcpt.domain)) return this.refuse('rcpt', Replies.relayDenied(), 'relay');
-      accepted = rcpt.address;
-    } else if (rcpt.why === 'syntax') return this.refuse('rcpt', Replies.badRecipientSyntax(), 'syntax');
-    else if (relayCheck) return this.refuse('rcpt', Replies.relayDenied(), 'relay');
-    else accepted = raw;
+    const rcpt = recipientAddress(address, policy);
+    if (!rcpt.ok) return this.refuse('rcpt', rcpt.reply, rcpt.reason);
+    const accepted = rcpt.address;
     // The same recipient twice is one recipient: counted once, checked once, delivered once.
     const key = accepted.toLowerCase();
     if ([...tx.envelope.rcpts, ...st.droppedRcpts].some((r) => r.toLowerCase() === key)) return OK;
@@ -160,7 +150,7 @@ export class Session implements SmtpSession {
           return OK;
         }
       }
-      const unknown = await verifyRecipient(accepted, policy, this.deps.verifier);
+      const unknown = await unknownRecipient(accepted, policy, this.deps.verifier);
       if (unknown) return this.refuse('rcpt', unknown, 'unknown_recipient');
       tx.envelope.rcpts.push(accepted);
       return OK;
@@ -172,7 +162,7 @@ export class Session implements SmtpSession {
   async data(raw: Buffer, options: DataOptions = {}): Promise<DataResult> {
     const tx = this.tx;
     // smtp-server and Postfix refuse DATA before RCPT themselves; scan may have no recipient.
-    if (!tx) return { action: 'reject', reply: Replies.needMail(), accepted: false, verdict: null, headers: { add: [], remove: [], subject: null }, txId: '', queueId: '', relayed: false };
+    if (!tx) return { action: 'reject', reply: Replies.needMail(), accepted: false, verdict: null, headers: { add: [], removeAt: [], subject: null }, txId: '', queueId: '', relayed: false };
     this.inData = true;
     try {
       return await runData(this.deps, tx, this.txState, raw, options, { gone: () => this.closed, summarize: (s) => this.summarize(tx, s) });

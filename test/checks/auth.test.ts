@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { dkimSign } from 'mailauth';
-import { authservIdOf } from '../../src/relay/header-block.js';
+import { authservIdOf } from '../../src/mail/header-block.js';
 import { Scanner, testPolicy, message } from './helpers.js';
 import { TestDnsServer } from '../helpers/dns-server.js';
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dotStuff, xtext } from '../../src/relay/smtp-client.js';
 import { checkRecipient, canonicalSender } from '../../src/mail/address.js';
-import { splitMessage, restampMessage } from '../../src/relay/header-block.js';
+import { splitMessage, restampMessage } from '../../src/mail/header-block.js';
 
 const stuffed = (s: string) => Buffer.concat([...dotStuff(Buffer.from(s))]).toString();
 

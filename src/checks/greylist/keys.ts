@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { networkOf } from '../../net/ip.js';
 import type { ParsedMessage } from '../../mail/parsed-message.js';
+import { bodyOf } from '../../mail/header-block.js';
 
 /**
  * What identifies a greylisted attempt. A triplet's group is the client network (a
@@ -49,11 +50,4 @@ export function messageKey(sender: string, rcpts: readonly string[], message: Pa
   else if (message) h.update('body:').update(bodyOf(message.raw));
   const shown = sorted.length > 1 ? `${sorted[0]},+${sorted.length - 1}` : sorted[0] ?? '';
   return { group: `msg:${h.digest('hex').slice(0, 24)}`, id: `${sender || '<>'}|${shown}` };
-}
-
-function bodyOf(raw: Buffer): Buffer {
-  const crlf = raw.indexOf('\r\n\r\n');
-  if (crlf >= 0) return raw.subarray(crlf + 4);
-  const lf = raw.indexOf('\n\n');
-  return lf >= 0 ? raw.subarray(lf + 2) : raw;
 }

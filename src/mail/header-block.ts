@@ -1,7 +1,31 @@
 /**
  * The message's header block, split into fields without touching the body: the body goes
- * to Postfix byte for byte as the client sent it.
+ * to Postfix byte for byte as the client sent it. The one place that finds where the header
+ * block ends.
  */
+
+/**
+ * Where the header block ends: `headerSize` bytes of fields (their last line end included),
+ * then the empty line, then the body from `bodyOffset`. The empty line is CRLF on the wire;
+ * a file given to learn or scan may use bare LF, so whichever comes first counts. Without an
+ * empty line the whole message is header; a message that starts with one has no fields.
+ */
+export function headerBoundary(raw: Buffer): { headerSize: number; bodyOffset: number } {
+  if (raw[0] === 0x0d && raw[1] === 0x0a) return { headerSize: 0, bodyOffset: 2 };
+  if (raw[0] === 0x0a) return { headerSize: 0, bodyOffset: 1 };
+  const crlf = raw.indexOf('\r\n\r\n');
+  // Only the part before the CRLF boundary is searched for a bare-LF one: one pass over a big body, not two.
+  const lf = (crlf >= 0 ? raw.subarray(0, crlf) : raw).indexOf('\n\n');
+  if (crlf >= 0 && lf < 0) return { headerSize: crlf + 2, bodyOffset: crlf + 4 };
+  if (lf >= 0) return { headerSize: lf + 1, bodyOffset: lf + 2 };
+  return { headerSize: raw.length, bodyOffset: raw.length };
+}
+
+/** The body: everything after the header block's empty line ('' without one). */
+export function bodyOf(raw: Buffer): Buffer {
+  return raw.subarray(headerBoundary(raw).bodyOffset);
+}
+
 export interface HeaderField {
   /** The field name as written. */
   name: string;
@@ -18,18 +42,7 @@ export interface SplitMessage {
 }
 
 export function splitMessage(raw: Buffer): SplitMessage {
-  let end = raw.indexOf('\r\n\r\n');
-  let bodyOffset: number;
-  if (raw.subarray(0, 2).toString('latin1') === '\r\n') {
-    end = 0;
-    bodyOffset = 2;
-  } else if (end < 0) {
-    end = raw.length;
-    bodyOffset = raw.length;
-  } else {
-    end += 2;
-    bodyOffset = end + 2;
-  }
+  const { headerSize: end, bodyOffset } = headerBoundary(raw);
   const block = raw.subarray(0, end).toString('latin1');
   const fields: HeaderField[] = [];
   let current: HeaderField | null = null;
