@@ -8,7 +8,7 @@ import { evaluateMessage } from '../pipeline/evaluate.js';
 import { settleVerdict } from '../pipeline/postfilter.js';
 import { chargeAccepted } from '../pipeline/accepted.js';
 import type { TransactionSummary } from '../history/record.js';
-import { isOwnHeader, restampMessage, splitMessage, type SplitMessage } from '../mail/header-block.js';
+import { isForgedField, restampMessage, splitMessage, type SplitMessage } from '../mail/header-block.js';
 import { receivedHeader } from '../relay/received.js';
 import { normalizeLineEnds, readMessage } from './message-reader.js';
 import type { DataAction, DataOptions, DataResult, HeaderEdits, MailParams, SessionDeps } from './types.js';
@@ -41,7 +41,7 @@ export interface DataHooks {
   summarize(s: Summary): void;
 }
 
-const NO_EDITS: HeaderEdits = { add: [], remove: [], subject: null };
+const NO_EDITS: HeaderEdits = { add: [], removeAt: [], subject: null };
 
 /**
  * The end of DATA: the message limits, the content scan under the scan cap, the postfilter,
@@ -70,6 +70,7 @@ export async function runData(deps: SessionDeps, tx: TransactionContext, st: Dat
     return result('reject', r, null);
   };
   if (measured.oversized) return refuse(Replies.messageTooBig(limits.max_message_size), 'size');
+  if (measured.overBudget) return refuse(Replies.insufficientStorage(), 'memory');
   let raw = input;
   if (measured.bareNewline) {
     if (tx.policy.policy.smtp.bare_newline === 'reject') return refuse(Replies.bareNewline(), 'bare_newline');
@@ -151,14 +152,20 @@ export async function runData(deps: SessionDeps, tx: TransactionContext, st: Dat
   return result(verdict.action, delivered.reply, verdict, { headers: edits, queueId: delivered.queueId, relayed: delivered.accepted });
 }
 
-/** The X-Spam-* fields to add, the client's own X-Spam-* to remove, the tagged Subject. */
+/**
+ * Our fields to add; the inbound fields that claim to be ours, to remove (the same ones
+ * restampMessage drops when we relay); the tagged Subject.
+ */
 function headerEdits(verdict: Verdict, tx: TransactionContext, split: SplitMessage): HeaderEdits {
-  const remove = [...new Set(split.fields.filter((f) => isOwnHeader(f.name)).map((f) => f.name.toLowerCase()))];
+  const removeAt: number[] = [];
+  split.fields.forEach((f, i) => {
+    if (isForgedField(f, tx.policy.policy.hostname)) removeAt.push(i);
+  });
   let subject: string | null = null;
   if (verdict.action === 'rewrite_subject') {
     const field = split.fields.find((f) => f.name.toLowerCase() === 'subject');
     const value = field ? field.raw.slice(field.raw.indexOf(':') + 1).replace(/^[ \t]/, '').replace(/\r\n$/, '') : '';
     subject = `${tx.policy.policy.actions.subject_tag} ${value}`;
   }
-  return { add: spamHeaders(verdict, tx.policy, tx.authResults), remove, subject };
+  return { add: spamHeaders(verdict, tx.policy, tx.authResults), removeAt, subject };
 }

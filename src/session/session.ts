@@ -171,7 +171,7 @@ export class Session implements SmtpSession {
   async data(raw: Buffer, options: DataOptions = {}): Promise<DataResult> {
     const tx = this.tx;
     // smtp-server and Postfix refuse DATA before RCPT themselves; scan may have no recipient.
-    if (!tx) return { action: 'reject', reply: Replies.needMail(), accepted: false, verdict: null, headers: { add: [], remove: [], subject: null }, txId: '', queueId: '', relayed: false };
+    if (!tx) return { action: 'reject', reply: Replies.needMail(), accepted: false, verdict: null, headers: { add: [], removeAt: [], subject: null }, txId: '', queueId: '', relayed: false };
     this.inData = true;
     try {
       return await runData(this.deps, tx, this.txState, raw, options, { gone: () => this.closed, summarize: (s) => this.summarize(tx, s) });

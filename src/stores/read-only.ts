@@ -1,4 +1,4 @@
-import type { BayesClass, GreylistOptions, GreylistResult, LearnResult, Store } from './types.js';
+import type { BayesClass, GreylistOptions, GreylistResult, LearnResult, RateLimiterSpec, Store } from './types.js';
 
 /**
  * A view of a store that serves every read and turns every write into a no-op: what `scan`
@@ -60,8 +60,8 @@ class ReadOnlyStore implements Store {
   historyRead(limit: number) {
     return this.inner.historyRead(limit);
   }
-  rateLimiterBackend() {
-    return this.inner.rateLimiterBackend();
+  rateLimiter(spec: RateLimiterSpec) {
+    return this.inner.rateLimiter(spec);
   }
   roundTrips(): number {
     return this.inner.roundTrips();

@@ -1,3 +1,4 @@
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 /**
  * The one interface behind which shared state lives, made of one part per feature
  * (greylist, counters, Bayes, history). Two implementations: sqlite/ (the embedded default,
@@ -81,8 +82,14 @@ export interface BayesRetention {
 
 export const DEFAULT_BAYES_RETENTION: BayesRetention = { expireSeconds: 180 * 86_400, maxTokens: 2_000_000 };
 
-/** Counters a rate-limit check needs; rate-limiter-flexible gets its backend from here. */
-export type RateLimiterBackend = { kind: 'memory' } | { kind: 'redis'; client: unknown; prefix: string };
+/** One rate limiter: `points` events per key in `duration` seconds, named for its keys. */
+export interface RateLimiterSpec {
+  name: string;
+  points: number;
+  duration: number;
+  /** Called on each count made on this machine alone because the shared store is away. */
+  onInsurance: () => void;
+}
 
 export interface GreylistPart {
   /**
@@ -155,8 +162,8 @@ export interface FuzzyPart {
 export interface Store extends GreylistPart, CounterPart, BayesPart, HistoryPart, FuzzyPart {
   readonly kind: 'sqlite' | 'redis';
 
-  /** What rate-limiter-flexible should count in. */
-  rateLimiterBackend(): RateLimiterBackend;
+  /** A rate limiter that counts where this store keeps its state (see rate-limiter.ts). */
+  rateLimiter(spec: RateLimiterSpec): RateLimiterAbstract;
 
   /** Requests sent to a remote store so far (0 for the embedded one): for benchmarks and metrics. */
   roundTrips(): number;

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { ratelimitCheck } from '../../src/checks/ratelimit/index.js';
 import { foldAddress } from '../../src/mail/address.js';
 import { RuleLimiters } from '../../src/checks/ratelimit/limiters.js';
+import { memoryRateLimiter } from '../../src/stores/rate-limiter.js';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
 import { defaultPolicy } from '../../src/policy/load.js';
 import { compilePolicy } from '../../src/policy/compiled.js';
@@ -95,7 +96,7 @@ describe('rate limit check', () => {
   });
 
   it('keeps its limiters while the rules stay the same, and rebuilds them when they change', () => {
-    const limiters = new RuleLimiters({ kind: 'memory' }, () => undefined);
+    const limiters = new RuleLimiters({ rateLimiter: memoryRateLimiter }, () => undefined);
     const p = (rules: unknown[], version: string) => compilePolicy(policySchema.parse({ ratelimit: { rules } }), '', version);
     const a = limiters.for(p([rule({})], 'v1'));
     assert.equal(limiters.for(p([rule({})], 'v2'))[0]?.limiter, a[0]?.limiter, 'another file changed: same limiters');

@@ -61,7 +61,7 @@ describe('milter mode against a real Postfix (docs/postfix.md recipe)', () => {
     assert.ok(!(await pf.messages('user')).some((m) => m.includes('<mi-deny@origin.test>')));
   });
 
-  test('a clean message reaches the mailbox with our X-Spam-* fields; forged inbound ones are gone', async () => {
+  test('a clean message reaches the mailbox with our X-Spam-* fields; forged inbound X-Spam-* and Authentication-Results are gone', async () => {
     const r = await swaks([
       '--server', `127.0.0.1:${pf.port}`,
       '--from', 'sender@origin.test',
@@ -72,6 +72,9 @@ describe('milter mode against a real Postfix (docs/postfix.md recipe)', () => {
       '--header', 'Subject: hello',
       '--add-header', 'X-Spam-Flag: YES',
       '--add-header', 'X-Spam-Score: -100',
+      // One in our name (a forgery) and one from another host, which stays.
+      '--add-header', 'Authentication-Results: mx.borderpatrol.test; spf=pass smtp.mailfrom=sender@origin.test',
+      '--add-header', 'Authentication-Results: relay.other.example; dkim=pass header.d=origin.test',
     ]);
     assert.equal(r.code, 0, r.out);
     const queueId = /queued as ([A-Z0-9]+)/.exec(r.out)?.[1] ?? '';
@@ -83,6 +86,8 @@ describe('milter mode against a real Postfix (docs/postfix.md recipe)', () => {
     assert.match(msg, /^X-Spam-Action: accept$/m);
     assert.match(msg, /^X-Spam-Status: No, score=0\.00 /m);
     assert.doesNotMatch(msg, /X-Spam-Score: -100/);
+    assert.doesNotMatch(msg, /Authentication-Results: mx\.borderpatrol\.test/);
+    assert.match(msg, /^Authentication-Results: relay\.other\.example; dkim=pass header\.d=origin\.test$/m);
     // Postfix delivered it (its own Received, no relay through us) and the body is intact.
     assert.match(msg, /by postfix\.test \(Postfix\) with ESMTP id /);
     assert.doesNotMatch(msg, /\(Borderpatrol\)/);

@@ -131,7 +131,7 @@ async function chargeAccepted(limiters: RuleLimiters, ctx: TransactionContext): 
 
 export const ratelimitCheck = defineCheck(ratelimitManifest, (deps) => {
   let lastWarn = 0;
-  const limiters = new RuleLimiters(deps.store.rateLimiterBackend(), () => {
+  const limiters = new RuleLimiters(deps.store, () => {
     deps.metrics?.storeErrors.inc({ operation: 'ratelimit' });
     const now = Date.now();
     if (now - lastWarn < 10_000) return;

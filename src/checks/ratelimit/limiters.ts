@@ -1,5 +1,5 @@
-import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { RateLimiterBackend } from '../../stores/types.js';
+import { BurstyRateLimiter, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Store } from '../../stores/types.js';
 import type { CompiledPolicy } from '../../policy/compiled.js';
 import type { RateRule } from './manifest.js';
 
@@ -8,24 +8,6 @@ type Limiter = RateLimiterAbstract | BurstyRateLimiter;
 export interface RuleLimiter {
   rule: RateRule;
   limiter: Limiter;
-}
-
-/**
- * Stands in for Redis when a command fails (rate-limiter-flexible's insurance limiter), so
- * limits keep working per machine while Redis is away; every use is reported.
- */
-class InsuranceLimiter extends RateLimiterMemory {
-  constructor(
-    options: ConstructorParameters<typeof RateLimiterMemory>[0],
-    private readonly onUse: () => void,
-  ) {
-    super(options);
-  }
-
-  override consume(...args: Parameters<RateLimiterMemory['consume']>): Promise<RateLimiterRes> {
-    this.onUse();
-    return super.consume(...args);
-  }
 }
 
 /**
@@ -38,7 +20,7 @@ export class RuleLimiters {
   private limiters: RuleLimiter[] = [];
 
   constructor(
-    private readonly backend: RateLimiterBackend,
+    private readonly store: Pick<Store, 'rateLimiter'>,
     private readonly onInsurance: () => void,
   ) {}
 
@@ -62,15 +44,7 @@ export class RuleLimiters {
   }
 
   private make(name: string, points: number, duration: number): RateLimiterAbstract {
-    if (this.backend.kind === 'memory') return new RateLimiterMemory({ keyPrefix: `rl:${name}`, points, duration });
-    const options = { keyPrefix: `${this.backend.prefix}${name}`, points, duration };
-    return new RateLimiterRedis({
-      ...options,
-      storeClient: this.backend.client,
-      // A Redis that is not connected goes straight to the insurance limiter.
-      rejectIfRedisNotReady: true,
-      insuranceLimiter: new InsuranceLimiter(options, this.onInsurance),
-    });
+    return this.store.rateLimiter({ name, points, duration, onInsurance: this.onInsurance });
   }
 }
 

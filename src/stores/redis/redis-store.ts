@@ -9,7 +9,7 @@ import type {
   GreylistState,
   FuzzyMatch,
   LearnResult,
-  RateLimiterBackend,
+  RateLimiterSpec,
   Store,
 } from '../types.js';
 import type { Logger } from '../../observability/logger.js';
@@ -18,8 +18,11 @@ import { parseRedisUrl, redact, type RedisTarget } from '../../net/redis-url.js'
 import { countRequests, createRedisClient, type RedisClient } from './client.js';
 import type { ScriptCommands } from './scripts.js';
 import { assertGreylistGroup, splitGreylistKey } from '../greylist-key.js';
-import { RedisBayes } from './bayes.js';
+import { RedisBayes, moveLegacyBayes } from './bayes.js';
+import { DEFAULT_BAYES_RETENTION } from '../types.js';
 import { waitAtMost } from '../../net/deadline.js';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { redisRateLimiter } from '../rate-limiter.js';
 import { RedisFuzzy } from './fuzzy.js';
 
 export interface RedisStoreOptions {
@@ -62,6 +65,8 @@ export class RedisStore implements Store {
   private requests = 0;
   private readonly bayes: RedisBayes;
   private readonly fuzzy: RedisFuzzy;
+  /** The move of Bayes data from the older layout, started once Redis is first ready. */
+  legacyMoved: Promise<number | null> | undefined;
   private lastErrorLog = 0;
   private lastError = '';
   private closing = false;
@@ -86,6 +91,16 @@ export class RedisStore implements Store {
     this.client.on('ready', () => {
       this.lastErrorLog = 0;
       options.log.info({ event: 'redis_ready', redis: where, mode: this.target.mode }, 'Redis ready');
+      this.legacyMoved ??= moveLegacyBayes(this.client, this.prefix, DEFAULT_BAYES_RETENTION.expireSeconds).then(
+        (moved) => {
+          if (moved !== null) options.log.info({ event: 'bayes_moved', tokens: moved }, 'moved Bayes tokens from the older one-slot layout to one key per token');
+          return moved;
+        },
+        (err: Error) => {
+          options.log.error({ event: 'bayes_move_error', err: err.message }, 'could not finish moving Bayes tokens from the older layout');
+          return null;
+        },
+      );
     });
   }
 
@@ -209,8 +224,8 @@ export class RedisStore implements Store {
     return this.run('history_read', () => this.client.lrange(this.key.history(), 0, limit - 1));
   }
 
-  rateLimiterBackend(): RateLimiterBackend {
-    return { kind: 'redis', client: this.client, prefix: `${this.prefix}rl:` };
+  rateLimiter(spec: RateLimiterSpec): RateLimiterAbstract {
+    return redisRateLimiter(this.client, `${this.prefix}rl:`, spec);
   }
 
   roundTrips(): number {

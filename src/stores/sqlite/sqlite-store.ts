@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { BayesClass, BayesRetention, RateLimiterBackend, Store } from '../types.js';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { BayesClass, BayesRetention, RateLimiterSpec, Store } from '../types.js';
+import { memoryRateLimiter } from '../rate-limiter.js';
 import { DEFAULT_BAYES_RETENTION } from '../types.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
@@ -23,6 +25,11 @@ export interface SqliteStoreOptions {
    * 'read' opens the database read-only beside a running writer (scan, listings).
    */
   access?: 'write' | 'read';
+  /**
+   * 'each' (the server): every acknowledged write is synced before the call returns.
+   * 'on_close': synced once when the store closes, for a command that reports only at its end.
+   */
+  sync?: 'each' | 'on_close';
   /** Who takes the writer lock, as shown to a process refused by it. */
   role?: string;
   /** Bayes retention until a learn brings the policy's (the sweep uses the latest). */
@@ -63,7 +70,7 @@ export class SqliteStore implements Store {
     try {
       // A reader with nothing written yet sees an empty store.
       const file = dir && (!readOnly || fs.existsSync(path.join(dir, DATABASE_FILE))) ? path.join(dir, DATABASE_FILE) : ':memory:';
-      this.database = new Database(file, { readOnly: readOnly && file !== ':memory:' });
+      this.database = new Database(file, { readOnly: readOnly && file !== ':memory:', sync: options.sync ?? 'each' });
       this.greylist = new SqliteGreylist(this.database, now);
       this.bayes = new SqliteBayes(this.database, now);
       this.history = new SqliteHistory(this.database);
@@ -103,8 +110,8 @@ export class SqliteStore implements Store {
     return this.bayes.bayesLearn(digest, tokens, cls, this.retention);
   });
 
-  rateLimiterBackend(): RateLimiterBackend {
-    return { kind: 'memory' };
+  rateLimiter(spec: RateLimiterSpec): RateLimiterAbstract {
+    return memoryRateLimiter(spec);
   }
 
   roundTrips(): number {
