@@ -12,7 +12,7 @@ import { Relay } from './relay/relay.js';
 import { SmtpDoor } from './smtp/server.js';
 import { openStore } from './stores/open.js';
 import type { Store } from './stores/types.js';
-import { AdminServer } from './admin/server.js';
+import { AdminServer, adminExposure } from './admin/server.js';
 import { addCoreRoutes } from './admin/core-routes.js';
 import { addHistoryRoutes } from './admin/history-routes.js';
 import { addHistoryView } from './admin/history-view.js';
@@ -55,6 +55,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const metrics = new Metrics();
   const dir = path.resolve(options.policiesDir);
   const { compiled } = await loadPolicy(dir, { overrides: options.overrides });
+  if (compiled.policy.admin.enabled) {
+    const exposed = adminExposure(compiled.policy.admin.listen, splitHostPort(compiled.policy.admin.listen).host, compiled.policy.admin.password);
+    if (exposed) throw new Error(exposed);
+  }
   const holder = new PolicyHolder(compiled, dir, options.overrides, log, metrics);
   const store = await openStore(compiled, log, metrics);
   const pipeline = new Pipeline(createChecks({ store, log, metrics }), metrics);

@@ -10,6 +10,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { unmapIpv4 } from '../net/ip.js';
 import { Session } from '../session/session.js';
 import { readMessage } from '../session/message-reader.js';
+import { MessageMemory } from '../pipeline/message-memory.js';
 import type { SessionDeps } from '../session/types.js';
 
 export interface SmtpDeps {
@@ -31,14 +32,17 @@ export class SmtpDoor {
   readonly listener: SmtpListener;
   private readonly sessions = new Map<string, Session>();
   private readonly scans: Semaphore;
+  /** Message bytes held by all connections (limits.max_message_memory). */
+  readonly memory: MessageMemory;
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
 
   constructor(private readonly deps: SmtpDeps) {
     const p = deps.policy();
     this.scans = new Semaphore(p.policy.limits.max_concurrent_scans);
+    this.memory = new MessageMemory(p.policy.limits.max_message_memory);
     this.smtp = new SMTPServer(this.serverOptions(p));
-    this.listener = new SmtpListener(this.smtp, deps.policy, deps.log, deps.metrics);
+    this.listener = new SmtpListener(this.smtp, deps.policy, deps.log, deps.metrics, this.memory);
   }
 
   private serverOptions(p: CompiledPolicy): SMTPServerOptions {
@@ -81,6 +85,7 @@ export class SmtpDoor {
     this.smtp.options.useXForward = pol.smtp.xforward_hosts.length > 0;
     this.smtp.options.socketTimeout = pol.limits.idle_timeout * 1000;
     this.scans.setLimit(pol.limits.max_concurrent_scans);
+    this.memory.setLimit(pol.limits.max_message_memory);
   }
 
   /** This transaction's client when XFORWARD named one, else null (the connection's client stands). */
@@ -146,10 +151,12 @@ export class SmtpDoor {
   private async onData(stream: SMTPServerDataStream, smtpSession: SMTPServerSession): Promise<string> {
     const s = this.session(smtpSession);
     this.inFlight++;
+    let reserved = 0;
     try {
       const policy = this.deps.policy();
       const limits = policy.policy.limits;
-      const msg = await readMessage(stream, { maxSize: limits.max_message_size, maxLineLength: limits.max_line_length });
+      const msg = await readMessage(stream, { maxSize: limits.max_message_size, maxLineLength: limits.max_line_length, memory: this.memory });
+      reserved = msg.reserved ?? 0;
       // Content-filter mode: Postfix's queue id of this message (XFORWARD IDENT), so one grep
       // finds it before and after us.
       const ident = smtpSession.xForward?.get('IDENT');
@@ -162,6 +169,7 @@ export class SmtpDoor {
       if (!result.accepted) throw new SmtpReplyError(result.reply);
       return `${result.reply.enhanced} ${result.reply.text}`;
     } finally {
+      this.memory.release(reserved);
       this.inFlight--;
       if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
     }
