@@ -63,7 +63,7 @@ export interface DataOptions {
    * What the door measured while reading DATA (smtp: on the fly, so an oversized message is
    * never buffered, and `raw` is then empty). Computed from `raw` when absent (milter, scan).
    */
-  measured?: { size: number; oversized: boolean; bareNewline: boolean; longestLine: number };
+  measured?: { size: number; oversized: boolean; overBudget?: boolean; bareNewline: boolean; longestLine: number };
 }
 
 /** What the Session did with a message: everything a door needs to act on it. */

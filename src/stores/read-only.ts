@@ -21,6 +21,9 @@ class ReadOnlyStore implements Store {
   greylistCheck(_group: string, _id: string, _options: GreylistOptions): Promise<GreylistResult> {
     return Promise.resolve({ state: 'known', retryAfter: 0 });
   }
+  greylistConfirm(): Promise<boolean> {
+    return Promise.resolve(false);
+  }
   greylistList(match: string, limit: number) {
     return this.inner.greylistList(match, limit);
   }

@@ -26,6 +26,12 @@ export interface GreylistOptions {
   autoAllowAfter: number;
   /** Seconds an auto-allowed group stays allowed without activity. */
   autoAllowTtl: number;
+  /**
+   * A retry after the delay answers `due` and records nothing: the caller confirms the pass
+   * with greylistConfirm once the message was accepted, so a retry refused for its content
+   * neither passes nor counts toward auto-allow.
+   */
+  confirmLater?: boolean;
 }
 
 export type GreylistState =
@@ -35,6 +41,8 @@ export type GreylistState =
   | 'early'
   /** Retried after the delay, within the window: accept (first pass). */
   | 'passed'
+  /** Retried after the delay, with confirmLater: accept, and confirm the pass if the message is accepted. */
+  | 'due'
   /** Passed before and still remembered: accept. */
   | 'known'
   /** The group (client network) is auto-allowed: accept without looking at the triplet. */
@@ -91,6 +99,12 @@ export interface GreylistPart {
    * `group` may not contain `|`. A pass is durable before this resolves.
    */
   greylistCheck(group: string, id: string, options: GreylistOptions): Promise<GreylistResult>;
+  /**
+   * Record the pass of an entry that answered `due` (its message was accepted), counting it
+   * toward the group's auto-allow; atomic, so two accepted retries count once. Returns true
+   * when this call passed it (false: already passed, expired or unknown). Durable before it resolves.
+   */
+  greylistConfirm(group: string, id: string, options: GreylistOptions): Promise<boolean>;
   /** Entries whose `group|id` key contains `match` (all when empty), for the admin view; at most `limit`. */
   greylistList(match: string, limit: number): Promise<GreylistEntry[]>;
   /** Mark an entry (`group|id`) passed at once (admin release). Returns false when it did not exist. */

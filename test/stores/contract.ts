@@ -75,6 +75,22 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       assert.equal((await store.greylistCheck(g, 's6@x.org|r@example.com', opts({ autoAllowAfter: 0 }))).state, 'new');
     });
 
+    it('with confirmLater, a due retry records nothing until confirmed, and counts once toward auto-allow', async () => {
+      const g = group();
+      const o = opts({ delay: 1, autoAllowAfter: 1, confirmLater: true });
+      assert.equal((await store.greylistCheck(g, 'd@x.org|r@example.com', o)).state, 'new');
+      await sleep(1100);
+      assert.deepEqual(await store.greylistCheck(g, 'd@x.org|r@example.com', o), { state: 'due', retryAfter: 0 });
+      assert.equal((await store.greylistCheck(g, 'd@x.org|r@example.com', o)).state, 'due', 'an unconfirmed retry is not a pass');
+      assert.equal((await store.greylistCheck(g, 'e@x.org|r@example.com', o)).state, 'new', 'nor does it count toward auto-allow');
+      const confirms = await Promise.all(Array.from({ length: 5 }, () => store.greylistConfirm(g, 'd@x.org|r@example.com', o)));
+      assert.equal(confirms.filter(Boolean).length, 1, 'concurrent confirmations pass it once');
+      assert.deepEqual(await store.greylistCheck(g, 'f@x.org|r@example.com', o), { state: 'allowed', retryAfter: 0 });
+      assert.equal((await store.greylistCheck(g, 'd@x.org|r@example.com', opts())).state, 'known');
+      assert.equal(await store.greylistConfirm(g, 'nobody@x.org|r@example.com', o), false, 'an unknown entry is not created');
+      assert.equal((await store.greylistCheck(g, 'nobody@x.org|r@example.com', opts({ autoAllowAfter: 0 }))).state, 'new');
+    });
+
     it('refuses a group that would break the key layout', async () => {
       await assert.rejects(store.greylistCheck('a|b', 'x', opts()));
       await assert.rejects(store.greylistCheck('a}b', 'x', opts()));

@@ -46,7 +46,7 @@ export class StoreError extends Error {
   }
 }
 
-const GREYLIST_STATES: ReadonlySet<string> = new Set<GreylistState>(['new', 'early', 'passed', 'known', 'allowed']);
+const GREYLIST_STATES: ReadonlySet<string> = new Set<GreylistState>(['new', 'early', 'passed', 'due', 'known', 'allowed']);
 /** The admin listing stops after looking at this many keys per node, to stay bounded. */
 const MAX_SCAN = 200_000;
 
@@ -136,10 +136,15 @@ export class RedisStore implements Store {
   async greylistCheck(group: string, id: string, o: GreylistOptions): Promise<GreylistResult> {
     assertGreylistGroup(group);
     return this.run('greylist_check', async () => {
-      const [state, retryAfter] = await this.cmd.bpGreylistCheck(this.key.entry(group, id), this.key.allow(group), o.delay, o.retryWindow, o.passTtl, o.autoAllowAfter, o.autoAllowTtl);
+      const [state, retryAfter] = await this.cmd.bpGreylistCheck(this.key.entry(group, id), this.key.allow(group), o.delay, o.retryWindow, o.passTtl, o.autoAllowAfter, o.autoAllowTtl, o.confirmLater ? 1 : 0);
       if (!GREYLIST_STATES.has(state)) throw new Error(`unexpected greylist state ${String(state)}`);
       return { state: state as GreylistState, retryAfter: Number(retryAfter) };
     });
+  }
+
+  async greylistConfirm(group: string, id: string, o: GreylistOptions): Promise<boolean> {
+    assertGreylistGroup(group);
+    return this.run('greylist_confirm', async () => (await this.cmd.bpGreylistConfirm(this.key.entry(group, id), this.key.allow(group), o.passTtl, o.autoAllowAfter, o.autoAllowTtl)) === 1);
   }
 
   async greylistList(match: string, limit: number): Promise<GreylistEntry[]> {

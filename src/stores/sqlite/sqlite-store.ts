@@ -98,6 +98,7 @@ export class SqliteStore implements Store {
   }
 
   greylistCheck = this.guard('greylist_check', (...a: Parameters<SqliteGreylist['greylistCheck']>) => this.greylist.greylistCheck(...a));
+  greylistConfirm = this.guard('greylist_confirm', (...a: Parameters<SqliteGreylist['greylistConfirm']>) => this.greylist.greylistConfirm(...a));
   greylistList = this.guard('greylist_list', (...a: Parameters<SqliteGreylist['greylistList']>) => this.greylist.greylistList(...a));
   greylistRelease = this.guard('greylist_release', (...a: Parameters<SqliteGreylist['greylistRelease']>) => this.greylist.greylistRelease(...a));
   counterIncrement = this.guard('counter_increment', (...a: Parameters<MemoryCounters['counterIncrement']>) => this.counters.counterIncrement(...a));
