@@ -227,21 +227,10 @@ export class RedisStore implements Store {
     await this.run('history_push', () => this.cmd.bpHistoryPush(this.key.history(), entry, max));
   }
 
-  neuralLoad(): Promise<NeuralRecord | null> {
-    return this.neural.neuralLoad();
-  }
-
-  neuralSave(expected: number, model: string): Promise<boolean> {
-    return this.neural.neuralSave(expected, model);
-  }
-
-  replyRemember(ids: readonly string[], ttlSeconds: number): Promise<void> {
-    return this.replies.replyRemember(ids, ttlSeconds);
-  }
-
-  replyKnown(ids: readonly string[]): Promise<boolean[]> {
-    return this.replies.replyKnown(ids);
-  }
+  neuralLoad = (): Promise<NeuralRecord | null> => this.neural.neuralLoad();
+  neuralSave = (expected: number, model: string): Promise<boolean> => this.neural.neuralSave(expected, model);
+  replyRemember = (ids: readonly string[], ttlSeconds: number): Promise<void> => this.replies.replyRemember(ids, ttlSeconds);
+  replyKnown = (ids: readonly string[]): Promise<boolean[]> => this.replies.replyKnown(ids);
 
   async historyRead(limit: number): Promise<string[]> {
     if (limit <= 0) return [];
