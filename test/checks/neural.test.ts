@@ -16,6 +16,8 @@ import { startRedis, type RunningRedis } from '../helpers/redis.js';
 import { startBorderpatrol, type TestServer } from '../helpers/borderpatrol.js';
 import { freePort } from '../helpers/ports.js';
 import { rspamc } from '../helpers/rspamc.js';
+import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
+import { swaks } from '../helpers/borderpatrol.js';
 import { hamMessage, spamMessage } from '../bayes/synthetic.js';
 
 /**
@@ -180,5 +182,34 @@ describe('over the admin listener', () => {
     const model = record && parseModel(record.model);
     assert.ok(model);
     assert.deepEqual([model.spam, model.ham], [1, 1]);
+  });
+});
+
+describe('autolearn over SMTP', () => {
+  let sink: SmtpSink;
+  let server: TestServer;
+  before(async () => {
+    sink = await startSmtpSink();
+    // Every clean message (score <= 5) is learned as ham.
+    server = await startBorderpatrol({ relayPort: sink.port, set: { 'bayes.autolearn.enabled': 'true', 'bayes.autolearn.ham_score': '5', 'bayes.autolearn.spam_score': '6', 'smtp.trusted_networks': '' } });
+  });
+  after(async () => {
+    await server?.stop();
+    await sink?.stop();
+  });
+
+  test('a message the other checks are sure about trains the model as it passes', async () => {
+    const r = await swaks(['--server', `127.0.0.1:${server.port}`, '--from', 'friend@origin.test', '--to', 'user@example.com', '--helo', 'origin.example', '--local-interface', '127.0.0.55']);
+    assert.equal(r.code, 0, r.out);
+    const deadline = Date.now() + 10_000;
+    let model = null;
+    while (Date.now() < deadline) {
+      const record = await server.store.neuralLoad();
+      model = record && parseModel(record.model);
+      if (model && model.ham > 0) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.ok(model, 'the model was saved');
+    assert.deepEqual([model.spam, model.ham], [0, 1]);
   });
 });
