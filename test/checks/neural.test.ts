@@ -36,8 +36,8 @@ describe('model', () => {
       trainStep(m, HAMMY, 'ham', 0.1);
     }
     assert.deepEqual([m.spam, m.ham], [200, 200]);
-    assert.ok(predict(m, SPAMMY) > 0.95, `spam ${predict(m, SPAMMY)}`);
-    assert.ok(predict(m, HAMMY) < 0.05, `ham ${predict(m, HAMMY)}`);
+    assert.ok(predict(m, SPAMMY) > 0.9, `spam ${predict(m, SPAMMY)}`);
+    assert.ok(predict(m, HAMMY) < 0.1, `ham ${predict(m, HAMMY)}`);
     const before = predict(m, SPAMMY);
     assert.equal(predict(m, [...SPAMMY, { name: 'BAYES_HAM' }, { name: 'NEURAL_HAM' }]), before, 'not inputs');
     assert.equal(m.weights.has('BAYES_HAM'), false);
@@ -50,7 +50,7 @@ describe('model', () => {
     assert.ok(back);
     assert.equal(predict(back, SPAMMY), predict(m, SPAMMY));
     assert.equal(back.spam, 1);
-    for (const bad of ['', 'null', '{"format":2}', '{"format":1,"spam":1,"ham":0,"bias":0,"symbols":["A"],"weights":[]}', '{"format":1,"spam":1,"ham":0,"bias":"x","symbols":[],"weights":[]}']) {
+    for (const bad of ['', 'null', '{"format":1,"spam":1,"ham":0,"symbols":[],"weights":[]}', '{"format":2,"spam":1,"ham":0,"symbols":["A"],"weights":[]}', '{"format":2,"spam":"x","ham":0,"symbols":[],"weights":[]}']) {
       assert.equal(parseModel(bad), null, bad);
     }
   });

@@ -5,13 +5,17 @@
  * learned for the others; symbols never seen have weight 0. Bayes and the neural symbols
  * themselves are not inputs: Bayes is trained by the very messages this model learns from
  * (its answer on them would be an echo), and the model must not read its own output.
+ *
+ * It has no bias term on purpose: a message whose symbols the model never learned gets
+ * probability 0.5 (silence), not the share of spam in what happened to be learned, and a
+ * symbol seen at scan time but never at learn time (a learn does not know the client)
+ * changes nothing.
  */
 
 export interface NeuralModel {
   /** Learned messages of each class. */
   spam: number;
   ham: number;
-  bias: number;
   weights: Map<string, number>;
 }
 
@@ -21,7 +25,7 @@ export interface NeuralInput {
   factor?: number;
 }
 
-const FORMAT = 1;
+const FORMAT = 2;
 /** Weights stay within ±WEIGHT_LIMIT, so no run of one-sided training can grow them without end. */
 const WEIGHT_LIMIT = 20;
 
@@ -30,7 +34,7 @@ export function isNeuralInput(name: string): boolean {
 }
 
 export function emptyModel(): NeuralModel {
-  return { spam: 0, ham: 0, bias: 0, weights: new Map() };
+  return { spam: 0, ham: 0, weights: new Map() };
 }
 
 /** The input vector, sparse: each symbol once, with its largest factor in [0, 1]. */
@@ -48,7 +52,7 @@ const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
 
 /** Spam probability of a message with these symbols (the hot path: no allocation unless a symbol repeats). */
 export function predict(model: NeuralModel, inputs: readonly NeuralInput[]): number {
-  let z = model.bias;
+  let z = 0;
   let repeated = false;
   for (let i = 0; i < inputs.length && !repeated; i++) {
     for (let j = 0; j < i; j++) if (inputs[j]!.name === inputs[i]!.name) repeated = true;
@@ -70,7 +74,6 @@ export function trainStep(model: NeuralModel, inputs: readonly NeuralInput[], cl
   const target = cls === 'spam' ? 1 : 0;
   const error = target - predict(model, inputs);
   const clamp = (w: number) => Math.max(-WEIGHT_LIMIT, Math.min(WEIGHT_LIMIT, w));
-  model.bias = clamp(model.bias + rate * error);
   for (const [name, v] of x) model.weights.set(name, clamp((model.weights.get(name) ?? 0) + rate * error * v));
   model[cls]++;
 }
@@ -78,7 +81,7 @@ export function trainStep(model: NeuralModel, inputs: readonly NeuralInput[], cl
 /** The stored form: symbols and weights as two arrays in name order (a versioned weight vector). */
 export function serializeModel(model: NeuralModel): string {
   const symbols = [...model.weights.keys()].sort();
-  return JSON.stringify({ format: FORMAT, spam: model.spam, ham: model.ham, bias: model.bias, symbols, weights: symbols.map((s) => model.weights.get(s)) });
+  return JSON.stringify({ format: FORMAT, spam: model.spam, ham: model.ham, symbols, weights: symbols.map((s) => model.weights.get(s)) });
 }
 
 /** The model from its stored form; null when it is not one this version wrote. */
@@ -90,9 +93,9 @@ export function parseModel(text: string): NeuralModel | null {
     return null;
   }
   if (typeof data !== 'object' || data === null) return null;
-  const d = data as { format?: unknown; spam?: unknown; ham?: unknown; bias?: unknown; symbols?: unknown; weights?: unknown };
+  const d = data as { format?: unknown; spam?: unknown; ham?: unknown; symbols?: unknown; weights?: unknown };
   const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-  if (d.format !== FORMAT || !num(d.spam) || !num(d.ham) || !num(d.bias) || !Array.isArray(d.symbols) || !Array.isArray(d.weights)) return null;
+  if (d.format !== FORMAT || !num(d.spam) || !num(d.ham) || !Array.isArray(d.symbols) || !Array.isArray(d.weights)) return null;
   if (d.symbols.length !== d.weights.length) return null;
   const weights = new Map<string, number>();
   for (let i = 0; i < d.symbols.length; i++) {
@@ -100,5 +103,5 @@ export function parseModel(text: string): NeuralModel | null {
     if (typeof s !== 'string' || !num(w)) return null;
     weights.set(s, w);
   }
-  return { spam: d.spam, ham: d.ham, bias: d.bias, weights };
+  return { spam: d.spam, ham: d.ham, weights };
 }
