@@ -159,7 +159,31 @@ export interface FuzzyPart {
   fuzzyFind(shingles: readonly number[], minMatched: number): Promise<FuzzyMatch | null>;
 }
 
-export interface Store extends GreylistPart, CounterPart, BayesPart, HistoryPart, FuzzyPart {
+/** The neural layer's model as stored: an opaque serialised form and its version (each save adds one). */
+export interface NeuralRecord {
+  version: number;
+  model: string;
+}
+
+export interface NeuralPart {
+  /** The stored model, or null before the first save. */
+  neuralLoad(): Promise<NeuralRecord | null>;
+  /**
+   * Compare-and-set: store `model` as version `expected + 1` only when the stored version is
+   * still `expected` (0: nothing stored yet). False when another writer saved first; the
+   * caller reloads and retries, so concurrent training never loses or mixes an update.
+   */
+  neuralSave(expected: number, model: string): Promise<boolean>;
+}
+
+export interface ReplyPart {
+  /** Remember Message-IDs our own users sent (already reduced to keys by the caller) for `ttlSeconds`. */
+  replyRemember(ids: readonly string[], ttlSeconds: number): Promise<void>;
+  /** Which of `ids` are remembered (in order). */
+  replyKnown(ids: readonly string[]): Promise<boolean[]>;
+}
+
+export interface Store extends GreylistPart, CounterPart, BayesPart, HistoryPart, FuzzyPart, NeuralPart, ReplyPart {
   readonly kind: 'sqlite' | 'redis';
 
   /** A rate limiter that counts where this store keeps its state (see rate-limiter.ts). */

@@ -182,6 +182,29 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       assert.equal(await store.fuzzyFind(near, 1), null);
     });
 
+    it('saves the neural model by compare-and-set on its version, one winner among racing savers', async () => {
+      const first = await store.neuralLoad();
+      const base = first?.version ?? 0;
+      assert.equal(await store.neuralSave(base + 5, 'stale'), false, 'a version that is not the stored one is refused');
+      assert.equal(await store.neuralSave(base, `m-${base}`), true);
+      assert.deepEqual(await store.neuralLoad(), { version: base + 1, model: `m-${base}` });
+      // Twenty writers that all read version base+1: exactly one may save.
+      const saved = await Promise.all(Array.from({ length: 20 }, (_, i) => store.neuralSave(base + 1, `racer-${i}`)));
+      assert.equal(saved.filter(Boolean).length, 1, saved.join(','));
+      const after = await store.neuralLoad();
+      assert.equal(after?.version, base + 2);
+      assert.equal(after?.model, `racer-${saved.indexOf(true)}`);
+    });
+
+    it('remembers reply ids until they expire', async () => {
+      const [a, b, c] = [uid(), uid(), uid()];
+      await store.replyRemember([a, b], 1);
+      assert.deepEqual(await store.replyKnown([a, c, b]), [true, false, true]);
+      assert.deepEqual(await store.replyKnown([]), []);
+      await sleep(2100);
+      assert.deepEqual(await store.replyKnown([a, b]), [false, false]);
+    });
+
     it('keeps a bounded history, newest first', async () => {
       const marker = uid();
       for (let i = 0; i < 5; i++) await store.historyPush(JSON.stringify({ marker, i }), 3);

@@ -8,6 +8,7 @@
  */
 import { BAYES_SCRIPTS } from './bayes-scripts.js';
 import { FUZZY_SCRIPTS } from './fuzzy.js';
+import { NEURAL_SCRIPTS } from './neural.js';
 
 /** Milliseconds since the epoch, from the Redis server's clock. */
 const NOW = `local t = redis.call('TIME')
@@ -91,6 +92,7 @@ export const SCRIPTS = {
   bpCounterIncrement: { numberOfKeys: 1, lua: COUNTER_INCREMENT },
   ...BAYES_SCRIPTS,
   ...FUZZY_SCRIPTS,
+  ...NEURAL_SCRIPTS,
   bpHistoryPush: { numberOfKeys: 1, lua: HISTORY_PUSH },
 } as const;
 
