@@ -23,7 +23,7 @@ function row(e: HistoryEntry): string {
     `<td class="mono">${escapeHtml(e.ip)}</td>`,
     `<td>${escapeHtml(e.helo)}</td>`,
     `<td>${escapeHtml(e.from || '<>')}</td>`,
-    `<td>${e.rcpts.map(escapeHtml).join('<br>')}</td>`,
+    `<td>${[...e.rcpts.map(escapeHtml), ...(e.refusedRcpts ?? []).map((r) => `<s title="refused">${escapeHtml(r)}</s>`)].join('<br>')}</td>`,
     `<td><span class="action a-${escapeHtml(e.action.replace(/[^a-z_]/g, ''))}">${escapeHtml(e.action)}</span>${e.wouldBe ? `<div class="would">would be ${escapeHtml(e.wouldBe)}</div>` : ''}${e.refusal ? `<div class="would">by ${escapeHtml(e.refusal)}</div>` : ''}</td>`,
     `<td class="num">${e.score === undefined ? '' : escapeHtml(e.score.toFixed(2))}</td>`,
     `<td class="symbols">${escapeHtml(symbolsOf(e))}</td>`,
@@ -36,7 +36,7 @@ function row(e: HistoryEntry): string {
 /** The page: a filter form that works without script, and a script that filters as you type. */
 export function renderHistoryPage(entries: readonly HistoryEntry[], filter: HistoryFilter, limit: number, nonce: string, dryRun = false): string {
   const shown = entries.filter((e) => matches(e, filter));
-  const actions = [...new Set(['accept', 'add_header', 'rewrite_subject', 'greylist', 'reject', 'discard', 'tempfail', ...entries.map((e) => e.action)])];
+  const actions = [...new Set(['accept', 'add_header', 'rewrite_subject', 'greylist', 'soft_reject', 'reject', 'discard', ...entries.map((e) => e.action)])];
   const options = ['', ...actions]
     .map((a) => `<option value="${escapeHtml(a)}"${a === filter.action ? ' selected' : ''}>${a ? escapeHtml(a) : 'any action'}</option>`)
     .join('');

@@ -1,5 +1,5 @@
 import { domainToASCII } from 'node:url';
-import { trimEndWhile } from '../mail/linear-text.js';
+import { trimEndWhile } from './linear-text.js';
 
 /**
  * The one module for mail addresses: envelope addresses checked and put in canonical form

@@ -6,6 +6,7 @@ import { afterQueueOutcome } from '../decision/after-queue.js';
 import type { TransactionContext } from '../pipeline/context.js';
 import { evaluateMessage } from '../pipeline/evaluate.js';
 import { settleVerdict } from '../pipeline/postfilter.js';
+import { chargeAccepted } from '../pipeline/accepted.js';
 import type { TransactionSummary } from '../history/record.js';
 import { isForgedField, restampMessage, splitMessage, type SplitMessage } from '../mail/header-block.js';
 import { receivedHeader } from '../relay/received.js';
@@ -21,11 +22,15 @@ export interface DataState {
   /** The last refusal in the transaction, and its reason key, for its summary line. */
   lastReply: SmtpReply | null;
   lastRefusal: string;
+  /** The last refusal in the verdict's words (reject, soft_reject, greylist), for its summary line. */
+  lastAction: 'reject' | 'soft_reject' | 'greylist';
+  /** Recipients refused at RCPT, kept for the transaction's record. */
+  refusedRcpts: string[];
 }
 
 /** A transaction's state before MAIL has set anything. */
 export function freshTxState(): DataState {
-  return { started: 0, params: {}, droppedRcpts: [], lastReply: null, lastRefusal: '' };
+  return { started: 0, params: {}, droppedRcpts: [], lastReply: null, lastRefusal: '', lastAction: 'reject', refusedRcpts: [] };
 }
 
 type Summary = Omit<TransactionSummary, 'tx' | 'client' | 'helo' | 'from' | 'rcpts' | 'durationMs'> & Partial<TransactionSummary>;
@@ -116,6 +121,7 @@ export async function runData(deps: SessionDeps, tx: TransactionContext, st: Dat
   if (!deliverer) {
     // Scan, or the milter door: the caller applies the edits; Postfix itself delivers.
     const r = reply(250, '2.0.0', `Ok: ${tx.id}`);
+    await chargeAccepted(tx);
     summary(verdict.action, r, base);
     return result(verdict.action, r, verdict, { headers: edits, queueId: queueId ?? '' });
   }
@@ -141,6 +147,7 @@ export async function runData(deps: SessionDeps, tx: TransactionContext, st: Dat
     tx.policy,
   );
   deps.recorder.relaySeconds((performance.now() - relayStart) / 1000);
+  if (delivered.accepted) await chargeAccepted(tx);
   summary(delivered.accepted ? verdict.action : 'relay_refused', delivered.reply, { ...base, queueId: delivered.queueId, relayed: delivered.accepted });
   return result(verdict.action, delivered.reply, verdict, { headers: edits, queueId: delivered.queueId, relayed: delivered.accepted });
 }

@@ -23,7 +23,7 @@ function addressAsSent(command: string): string | null {
 /** Commands that move no mail forward (Postfix's "junk" commands). */
 const JUNK_COMMANDS = new Set(['NOOP', 'RSET', 'VRFY', 'HELP', 'ETRN', 'EXPN']);
 
-/** How patient the server is with one client; the front sets it from policy before init(). */
+/** How patient the server is with one client; the listener sets it from policy before init(). */
 export interface ConnectionPacing {
   /** ms the greeting is held back; a client that talks first is refused (an early-talker test). */
   greetDelay: number;
@@ -58,7 +58,7 @@ export function connectionPacing(p: Policy): ConnectionPacing {
 export class BorderConnection extends SMTPConnection {
   /**
    * smtp-server's useXForward list compares exact addresses; policy gives CIDRs
-   * (smtp.xforward_hosts). The front decides per connection and sets this, so XFORWARD is
+   * (smtp.xforward_hosts). The listener decides per connection and sets this, so XFORWARD is
    * neither advertised to nor accepted from anyone else.
    */
   xforwardAllowed = false;
@@ -125,7 +125,7 @@ export class BorderConnection extends SMTPConnection {
   }
 
   override send(code: number, data?: string | string[] | null, context?: string | false): void {
-    // smtp-server's early-talker refusal: tell the front, which logs and counts it.
+    // smtp-server's early-talker refusal: tell the listener, which logs and counts it.
     if (code === 421 && !this._ready && typeof data === 'string' && data.endsWith(' You talk too soon')) this.emit('early_talker');
     if (typeof data === 'string' && ENHANCED_PREFIX.test(data)) super.send(code, data, false);
     else super.send(code, data, context);

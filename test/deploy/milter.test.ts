@@ -98,6 +98,21 @@ describe('milter mode against a real Postfix (docs/postfix.md recipe)', () => {
     assert.deepEqual(entry.rcpts, ['user@example.com']);
   });
 
+  test('an answer to a message our user sent through the milter scores REPLY; the same answer to an unknown id does not', async () => {
+    // Our user, on Postfix's own network (trusted): its Message-ID is remembered.
+    const sent = await send(pf.port, { id: 'mt-sent', from: 'mt-author@example.com', to: 'user@example.com' });
+    assert.equal(sent.code, 0, sent.out);
+    await waitForHistory(bp.store, (e) => e.from === 'mt-author@example.com');
+    const answer = await send(pf.port, { id: 'mt-answer', from: 'mt-friend@origin.test', localAddress: '127.0.0.55', headers: ['In-Reply-To: <mt-sent@origin.test>'] });
+    assert.equal(answer.code, 0, answer.out);
+    const entry = await waitForHistory(bp.store, (e) => e.from === 'mt-friend@origin.test');
+    assert.ok(entry.hits.some(([name]) => name === 'REPLY'), JSON.stringify(entry.hits));
+    const cold = await send(pf.port, { id: 'mt-cold', from: 'mt-cold@origin.test', localAddress: '127.0.0.55', headers: ['In-Reply-To: <mt-never-sent@origin.test>'] });
+    assert.equal(cold.code, 0, cold.out);
+    const coldEntry = await waitForHistory(bp.store, (e) => e.from === 'mt-cold@origin.test');
+    assert.equal(coldEntry.hits.some(([name]) => name === 'REPLY'), false, JSON.stringify(coldEntry.hits));
+  });
+
   test('a 45 KB header field, folded over 1,500 lines, comes through whole', async () => {
     const folded = Array.from({ length: 1500 }, (_, i) => `recipient-${String(i).padStart(4, '0')}@list.example,`).join('\r\n\t');
     const r = await RawSmtp.sendMessage(pf.port, {

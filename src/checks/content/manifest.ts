@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { checkBase, defineManifest, symbolName } from '../manifest.js';
-import { compileLinear } from './linear-regex.js';
+import { compileLinear } from '../../mail/linear-regex.js';
 
 /**
  * Content rules written purely in policy, in the spirit of rspamd's multimap: each rule

@@ -5,7 +5,7 @@ import { fromMailboxes } from '../../mail/mailboxes.js';
 import { urlHosts } from '../../mail/urls.js';
 import { AddressSet, DomainSet } from '../../policy/lists.js';
 import type { ContentRule, PatternType } from './manifest.js';
-import { compileLinear } from './linear-regex.js';
+import { compileLinear } from '../../mail/linear-regex.js';
 
 /**
  * Content rules compiled once per policy version: regexes built, substrings and lists

@@ -49,12 +49,12 @@ export class RuleLimiters {
 }
 
 /**
- * Count one event. Returns null when within the limit and the limiter's answer when over it;
- * any other failure is an Error and is thrown (rate-limiter-flexible rejects with either).
+ * Count `points` events. Returns null when within the limit and the limiter's answer when
+ * over it; any other failure is an Error and is thrown (rate-limiter-flexible rejects with either).
  */
-export async function consume(limiter: Limiter, key: string): Promise<RateLimiterRes | null> {
+export async function consume(limiter: Limiter, key: string, points = 1): Promise<RateLimiterRes | null> {
   try {
-    await limiter.consume(key, 1);
+    await limiter.consume(key, points);
     return null;
   } catch (err) {
     if (err instanceof RateLimiterRes) return err;
@@ -63,13 +63,16 @@ export async function consume(limiter: Limiter, key: string): Promise<RateLimite
 }
 
 /**
- * What consume() would answer, without counting (a read-only store: scan, /checkv2). The
- * burst allowance is taken as extra points over the whole window: close enough for a
- * preview, and it never counts anything.
+ * Whether `pending` more events would go over the limit, without counting them: how a
+ * limit charged only on acceptance refuses at MAIL or RCPT (and how a read-only store,
+ * scan and /checkv2, previews every limit). The burst allowance is taken as extra points
+ * over the whole window: close enough for a refusal that only says "not now".
  */
-export async function peek(entry: RuleLimiter, key: string): Promise<RateLimiterRes | null> {
+export async function peek(entry: RuleLimiter, key: string, pending = 1): Promise<RateLimiterRes | null> {
   // BurstyRateLimiter has get() too (it combines both windows); its typings omit it.
   const res = await (entry.limiter as RateLimiterAbstract).get(key);
-  if (!res) return null;
-  return res.consumedPoints + 1 > entry.rule.rate + entry.rule.burst ? res : null;
+  const consumed = res?.consumedPoints ?? 0;
+  if (consumed + pending <= entry.rule.rate + entry.rule.burst) return null;
+  const wait = res && res.msBeforeNext > 0 ? res.msBeforeNext : entry.rule.window * 1000;
+  return new RateLimiterRes(0, wait, consumed, false);
 }

@@ -8,6 +8,7 @@ import type {
   GreylistResult,
   GreylistState,
   FuzzyMatch,
+  NeuralRecord,
   LearnResult,
   RateLimiterSpec,
   Store,
@@ -24,6 +25,8 @@ import { waitAtMost } from '../../net/deadline.js';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { redisRateLimiter } from '../rate-limiter.js';
 import { RedisFuzzy } from './fuzzy.js';
+import { RedisNeural } from './neural.js';
+import { RedisReplies } from './replies.js';
 
 export interface RedisStoreOptions {
   url: string;
@@ -43,7 +46,7 @@ export class StoreError extends Error {
   }
 }
 
-const GREYLIST_STATES: ReadonlySet<string> = new Set<GreylistState>(['new', 'early', 'passed', 'known', 'allowed']);
+const GREYLIST_STATES: ReadonlySet<string> = new Set<GreylistState>(['new', 'early', 'passed', 'due', 'known', 'allowed']);
 /** The admin listing stops after looking at this many keys per node, to stay bounded. */
 const MAX_SCAN = 200_000;
 
@@ -53,7 +56,8 @@ const MAX_SCAN = 200_000;
  *
  * Key layout (P = prefix): greylist entries P gl:{GROUP}|ID (hashes), auto-allow counters
  * P gla:{GROUP}, counters P c:KEY, Bayes (see bayes.ts) P bt:{G}TOKEN, P bl:DIGEST and
- * P bayes:totals, fuzzy signatures (see fuzzy.ts) P fz:{fz}…, history P history, rate
+ * P bayes:totals, fuzzy signatures (see fuzzy.ts) P fz:{fz}…, the neural model P nn:model,
+ * remembered reply ids P rp:ID, history P history, rate
  * limits P rl:RULE:KEY. The {…} part is the Cluster hash tag: the keys one script touches
  * always share it.
  */
@@ -65,6 +69,8 @@ export class RedisStore implements Store {
   private requests = 0;
   private readonly bayes: RedisBayes;
   private readonly fuzzy: RedisFuzzy;
+  private readonly neural: RedisNeural;
+  private readonly replies: RedisReplies;
   /** The move of Bayes data from the older layout, started once Redis is first ready. */
   legacyMoved: Promise<number | null> | undefined;
   private lastErrorLog = 0;
@@ -79,6 +85,8 @@ export class RedisStore implements Store {
     countRequests(this.client, () => this.requests++);
     this.bayes = new RedisBayes(this.client, this.prefix, (operation, fn) => this.run(operation, fn));
     this.fuzzy = new RedisFuzzy(this.client, this.prefix, (operation, fn) => this.run(operation, fn));
+    this.neural = new RedisNeural(this.client, this.prefix, (operation, fn) => this.run(operation, fn));
+    this.replies = new RedisReplies(this.client, this.prefix, (operation, fn) => this.run(operation, fn));
     const where = redact(options.url);
     this.client.on('error', (err: Error) => {
       this.lastError = err.message;
@@ -128,10 +136,15 @@ export class RedisStore implements Store {
   async greylistCheck(group: string, id: string, o: GreylistOptions): Promise<GreylistResult> {
     assertGreylistGroup(group);
     return this.run('greylist_check', async () => {
-      const [state, retryAfter] = await this.cmd.bpGreylistCheck(this.key.entry(group, id), this.key.allow(group), o.delay, o.retryWindow, o.passTtl, o.autoAllowAfter, o.autoAllowTtl);
+      const [state, retryAfter] = await this.cmd.bpGreylistCheck(this.key.entry(group, id), this.key.allow(group), o.delay, o.retryWindow, o.passTtl, o.autoAllowAfter, o.autoAllowTtl, o.confirmLater ? 1 : 0);
       if (!GREYLIST_STATES.has(state)) throw new Error(`unexpected greylist state ${String(state)}`);
       return { state: state as GreylistState, retryAfter: Number(retryAfter) };
     });
+  }
+
+  async greylistConfirm(group: string, id: string, o: GreylistOptions): Promise<boolean> {
+    assertGreylistGroup(group);
+    return this.run('greylist_confirm', async () => (await this.cmd.bpGreylistConfirm(this.key.entry(group, id), this.key.allow(group), o.passTtl, o.autoAllowAfter, o.autoAllowTtl)) === 1);
   }
 
   async greylistList(match: string, limit: number): Promise<GreylistEntry[]> {
@@ -213,6 +226,11 @@ export class RedisStore implements Store {
   async historyPush(entry: string, max: number): Promise<void> {
     await this.run('history_push', () => this.cmd.bpHistoryPush(this.key.history(), entry, max));
   }
+
+  neuralLoad = (): Promise<NeuralRecord | null> => this.neural.neuralLoad();
+  neuralSave = (expected: number, model: string): Promise<boolean> => this.neural.neuralSave(expected, model);
+  replyRemember = (ids: readonly string[], ttlSeconds: number): Promise<void> => this.replies.replyRemember(ids, ttlSeconds);
+  replyKnown = (ids: readonly string[]): Promise<boolean[]> => this.replies.replyKnown(ids);
 
   async historyRead(limit: number): Promise<string[]> {
     if (limit <= 0) return [];

@@ -12,6 +12,8 @@ import { SqliteGreylist } from './greylist.js';
 import { SqliteBayes } from './bayes.js';
 import { SqliteHistory } from './history.js';
 import { SqliteFuzzy } from './fuzzy.js';
+import { SqliteNeural } from './neural.js';
+import { SqliteReplies } from './replies.js';
 import { lockDataDir, type WriterLock } from './writer-lock.js';
 import { importSnapshot } from './import.js';
 
@@ -43,7 +45,7 @@ export interface SqliteStoreOptions {
 
 /**
  * The embedded store: one SQLite database file (DIR/store.sqlite) holding greylisting,
- * Bayes, fuzzy signatures and the history, each written before the call returns; rate-limit
+ * Bayes, fuzzy signatures, the neural model, remembered reply ids and the history, each written before the call returns; rate-limit
  * counters stay in memory. Each feature is a part (greylist.ts, bayes.ts, fuzzy.ts,
  * history.ts) owning its tables; this
  * class opens the database, takes the writer lock, and delegates.
@@ -56,6 +58,8 @@ export class SqliteStore implements Store {
   private readonly bayes: SqliteBayes;
   private readonly history: SqliteHistory;
   private readonly fuzzy: SqliteFuzzy;
+  private readonly neural: SqliteNeural;
+  private readonly replies: SqliteReplies;
   private readonly counters: MemoryCounters;
   private retention: BayesRetention;
   private timer: NodeJS.Timeout | null = null;
@@ -75,6 +79,8 @@ export class SqliteStore implements Store {
       this.bayes = new SqliteBayes(this.database, now);
       this.history = new SqliteHistory(this.database);
       this.fuzzy = new SqliteFuzzy(this.database);
+      this.neural = new SqliteNeural(this.database);
+      this.replies = new SqliteReplies(this.database, now);
       this.counters = new MemoryCounters(now);
       if (dir && !readOnly) {
         const imported = importSnapshot(dir, this.database, { greylist: this.greylist, bayes: this.bayes, history: this.history }, now());
@@ -92,6 +98,7 @@ export class SqliteStore implements Store {
   }
 
   greylistCheck = this.guard('greylist_check', (...a: Parameters<SqliteGreylist['greylistCheck']>) => this.greylist.greylistCheck(...a));
+  greylistConfirm = this.guard('greylist_confirm', (...a: Parameters<SqliteGreylist['greylistConfirm']>) => this.greylist.greylistConfirm(...a));
   greylistList = this.guard('greylist_list', (...a: Parameters<SqliteGreylist['greylistList']>) => this.greylist.greylistList(...a));
   greylistRelease = this.guard('greylist_release', (...a: Parameters<SqliteGreylist['greylistRelease']>) => this.greylist.greylistRelease(...a));
   counterIncrement = this.guard('counter_increment', (...a: Parameters<MemoryCounters['counterIncrement']>) => this.counters.counterIncrement(...a));
@@ -103,6 +110,10 @@ export class SqliteStore implements Store {
   fuzzyAdd = this.guard('fuzzy_add', (...a: Parameters<SqliteFuzzy['fuzzyAdd']>) => this.fuzzy.fuzzyAdd(...a));
   fuzzyDelete = this.guard('fuzzy_delete', (...a: Parameters<SqliteFuzzy['fuzzyDelete']>) => this.fuzzy.fuzzyDelete(...a));
   fuzzyFind = this.guard('fuzzy_find', (...a: Parameters<SqliteFuzzy['fuzzyFind']>) => this.fuzzy.fuzzyFind(...a));
+  neuralLoad = this.guard('neural_load', () => this.neural.neuralLoad());
+  neuralSave = this.guard('neural_save', (...a: Parameters<SqliteNeural['neuralSave']>) => this.neural.neuralSave(...a));
+  replyRemember = this.guard('reply_remember', (...a: Parameters<SqliteReplies['replyRemember']>) => this.replies.replyRemember(...a));
+  replyKnown = this.guard('reply_known', (...a: Parameters<SqliteReplies['replyKnown']>) => this.replies.replyKnown(...a));
 
   bayesLearn = this.guard('bayes_learn', (digest: string, tokens: readonly string[], cls: BayesClass, retention?: BayesRetention) => {
     if (retention) this.retention = retention;
@@ -139,6 +150,7 @@ export class SqliteStore implements Store {
       this.greylist.sweep();
       this.counters.sweep();
       this.bayes.sweep(this.retention);
+      this.replies.sweep();
     } catch (err) {
       this.options.metrics?.storeErrors.inc({ operation: 'sweep' });
       this.options.log?.error({ event: 'store_error', operation: 'sweep', err: (err as Error).message }, 'embedded store sweep failed');

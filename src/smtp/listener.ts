@@ -17,7 +17,7 @@ import { isFilterMode } from '../policy/mode.js';
  * concurrent clients and on connections per IP (answered 421 4.7.0 with our own text),
  * and the list of open sockets for a graceful shutdown.
  */
-export class Front {
+export class SmtpListener {
   readonly server: net.Server;
   private readonly perIp = new Map<string, number>();
   private open = 0;
