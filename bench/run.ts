@@ -17,8 +17,8 @@
  *   --profile DIR    write a V8 CPU profile of each Borderpatrol server into DIR
  *   --baseline DIST  every Borderpatrol row again, run from another build's dist/ (rows NAME-base),
  *                    to compare two versions A/B in the same run
- *   --node-args ARGS every Borderpatrol row again with these Node.js options (rows NAME-opt),
- *                    e.g. '--max-semi-space-size=8'
+ *   --node-args=ARGS every Borderpatrol row again with these Node.js options (rows NAME-opt),
+ *                    e.g. --node-args=--max-semi-space-size=8
  */
 import fs from 'node:fs';
 import os from 'node:os';

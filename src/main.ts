@@ -9,10 +9,10 @@ import { VERSION } from './observability/version.js';
 import { createChecks } from './checks/registry.js';
 import { Pipeline } from './pipeline/runner.js';
 import { Relay } from './relay/relay.js';
-import { SmtpFront } from './smtp/server.js';
+import { SmtpDoor } from './smtp/server.js';
 import { openStore } from './stores/open.js';
 import type { Store } from './stores/types.js';
-import { AdminServer } from './admin/server.js';
+import { AdminServer, adminExposure } from './admin/server.js';
 import { addCoreRoutes } from './admin/core-routes.js';
 import { addHistoryRoutes } from './admin/history-routes.js';
 import { addHistoryView } from './admin/history-view.js';
@@ -40,7 +40,7 @@ export interface RunningServer {
   store: Store;
   metrics: Metrics;
   relay: Relay;
-  front: SmtpFront;
+  door: SmtpDoor;
   /** The milter listener (mode milter), or null. */
   milter: MilterServer | null;
   admin: AdminServer;
@@ -55,11 +55,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const metrics = new Metrics();
   const dir = path.resolve(options.policiesDir);
   const { compiled } = await loadPolicy(dir, { overrides: options.overrides });
+  if (compiled.policy.admin.enabled) {
+    const exposed = adminExposure(compiled.policy.admin.listen, splitHostPort(compiled.policy.admin.listen).host, compiled.policy.admin.password);
+    if (exposed) throw new Error(exposed);
+  }
   const holder = new PolicyHolder(compiled, dir, options.overrides, log, metrics);
   const store = await openStore(compiled, log, metrics);
   const pipeline = new Pipeline(createChecks({ store, log, metrics }), metrics);
   const relay = new Relay(compiled);
-  const front = new SmtpFront({
+  const door = new SmtpDoor({
     policy: () => holder.get(),
     log,
     metrics,
@@ -67,7 +71,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
   holder.onChange((p) => {
     relay.applyPolicy(p);
-    front.applyPolicy(p);
+    door.applyPolicy(p);
   });
   const { host, port } = splitHostPort(compiled.policy.listen);
   // Mode milter: Postfix keeps the SMTP port and asks us through the milter protocol.
@@ -85,14 +89,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   holder.onChange((p) => milterScans.setLimit(p.policy.limits.max_concurrent_scans));
   let address: AddressInfo;
   try {
-    address = milter ? await milter.listen(host, port) : await front.front.listen(host, port);
+    address = milter ? await milter.listen(host, port) : await door.listener.listen(host, port);
   } catch (err) {
     relay.close();
     await store.close();
     throw err;
   }
   const admin = new AdminServer(() => holder.get().policy.admin.password, log);
-  addCoreRoutes(admin, { metrics, policy: holder, relay: milter ? null : relay, listening: () => (milter ? milter.server.listening : front.front.server.listening) });
+  addCoreRoutes(admin, { metrics, policy: holder, relay: milter ? null : relay, listening: () => (milter ? milter.server.listening : door.listener.server.listening) });
   addGreylistRoutes(admin, { store, policy: () => holder.get() });
   addHistoryRoutes(admin, { store });
   addHistoryView(admin, { store, dryRun: () => holder.get().policy.dry_run });
@@ -117,17 +121,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     store,
     metrics,
     relay,
-    front,
+    door,
     milter,
     admin,
     adminAddress,
     stop: () =>
       (stopping ??= (async () => {
-        log.info({ event: 'stopping', in_flight: front.activeTransactions }, 'shutting down: finishing transactions in flight');
+        log.info({ event: 'stopping', in_flight: door.activeTransactions }, 'shutting down: finishing transactions in flight');
         watcher.stop();
         const graceMs = holder.get().policy.limits.shutdown_grace * 1000;
         if (milter) await milter.stop(graceMs);
-        else await front.stop(graceMs);
+        else await door.stop(graceMs);
         relay.close();
         await admin.close();
         await store.close();

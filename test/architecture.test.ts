@@ -38,6 +38,11 @@ const PACKAGE_OWNERS: Readonly<Record<string, readonly string[]>> = {
   'smtp-server': ['smtp'],
 };
 
+/** Choosing the store (embedded or Redis) is the composition roots' job: main.ts for the server, engine.ts for a CLI command. */
+const STORE_CHOICE = 'stores/open.ts';
+const STORE_CHOOSERS: readonly string[] = ['main.ts', 'cli/engine.ts'];
+const STORE_CLASSES = /^stores\/(?:sqlite\/sqlite-store|redis\/redis-store)\.ts$/;
+
 /** Files longer than this need a comment near their top that says why (mentioning "300 lines"). */
 const MAX_LINES = 300;
 const JUSTIFICATION = /\b300 lines\b/;
@@ -51,6 +56,8 @@ interface Import {
   spec: string;
   from: string;
   to?: string;
+  /** The imported file, relative to src/ (relative imports only). */
+  target?: string;
 }
 
 function sourceFiles(dir: string): string[] {
@@ -79,6 +86,7 @@ function importsOf(file: string): Import[] {
       const target = path.resolve(path.dirname(file), ref.fileName.replace(/\.js$/, '.ts'));
       assert.ok(target.startsWith(SRC + path.sep), `${imp.file}:${imp.line} imports ${ref.fileName}, outside src/`);
       imp.to = unitOf(target);
+      imp.target = path.relative(SRC, target).split(path.sep).join('/');
     }
     return imp;
   });
@@ -162,6 +170,14 @@ describe('architecture: src/ imports one way', () => {
         const owners = PACKAGE_OWNERS[i.spec.split('/')[0]!];
         return owners !== undefined && !owners.includes(i.from);
       })
+      .map((i) => `${i.file}:${i.line} imports ${i.spec}`);
+    assert.deepEqual(strays, []);
+  });
+
+  it('only the composition roots choose the store; nothing outside stores/ names a store class', () => {
+    const strays = imports
+      .filter((i) => i.target && i.from !== 'stores')
+      .filter((i) => (i.target === STORE_CHOICE && !STORE_CHOOSERS.includes(i.file)) || STORE_CLASSES.test(i.target!))
       .map((i) => `${i.file}:${i.line} imports ${i.spec}`);
     assert.deepEqual(strays, []);
   });

@@ -25,7 +25,17 @@ export function addCoreRoutes(admin: AdminServer, deps: { metrics: Metrics; poli
   // dry_run and the instance name beside the reload status: a monitor sees at once that a
   // machine refuses nothing, and which machine it asked.
   const status = () => ({ ...deps.policy.status(), dry_run: deps.policy.get().policy.dry_run, instance: instanceName(deps.policy.get()) });
-  admin.add({ method: 'GET', path: '/policy/status', handle: () => ({ body: status() }) });
+  // A problem's message may quote the line it is about (a list file that is really a
+  // symlink to a secret would show its lines): without the password, where but not what.
+  admin.add({
+    method: 'GET',
+    path: '/policy/status',
+    handle: (req) => {
+      const s = status();
+      if (admin.authorized(req.headers)) return { body: s };
+      return { body: { ...s, problems: s.problems.map((p) => ({ file: p.file, line: p.line, col: p.col })) } };
+    },
+  });
   admin.add({
     method: 'POST',
     path: '/policy/reload',

@@ -1,5 +1,6 @@
 import type { AdminServer } from './server.js';
 import type { Store } from '../stores/types.js';
+import { readHistory } from '../history/read.js';
 
 const DEFAULT_LIMIT = 1000;
 const MAX_LIMIT = 100_000;
@@ -20,15 +21,7 @@ export function addHistoryRoutes(admin: AdminServer, deps: { store: Store }): vo
       if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
         return { status: 400, body: { error: `limit must be a whole number from 1 to ${MAX_LIMIT}` } };
       }
-      const lines = await deps.store.historyRead(limit);
-      const entries: unknown[] = [];
-      for (const line of lines) {
-        try {
-          entries.push(JSON.parse(line));
-        } catch {
-          // A line that does not parse is skipped rather than failing the whole page.
-        }
-      }
+      const entries = await readHistory(deps.store, limit);
       return { body: { count: entries.length, entries } };
     },
   });

@@ -2,25 +2,10 @@ import crypto from 'node:crypto';
 import type { AdminResponse, AdminServer } from './server.js';
 import type { Store } from '../stores/types.js';
 import type { HistoryEntry } from '../history/record.js';
+import { matches, readHistory, type HistoryFilter } from '../history/read.js';
 
 const DEFAULT_ROWS = 200;
 const MAX_ROWS = 5000;
-
-export interface HistoryFilter {
-  /** Exact final action, or '' for any. */
-  action: string;
-  /** Part of the client address. */
-  client: string;
-  /** Part of the envelope sender, any case. */
-  sender: string;
-}
-
-export function matches(e: HistoryEntry, f: HistoryFilter): boolean {
-  if (f.action && e.action !== f.action) return false;
-  if (f.client && !e.ip.includes(f.client.trim())) return false;
-  if (f.sender && !e.from.toLowerCase().includes(f.sender.trim().toLowerCase())) return false;
-  return true;
-}
 
 /** Everything that reaches the page goes through here: entries name senders chosen by strangers. */
 export function escapeHtml(s: string): string {
@@ -38,7 +23,7 @@ function row(e: HistoryEntry): string {
     `<td class="mono">${escapeHtml(e.ip)}</td>`,
     `<td>${escapeHtml(e.helo)}</td>`,
     `<td>${escapeHtml(e.from || '<>')}</td>`,
-    `<td>${e.rcpts.map(escapeHtml).join('<br>')}</td>`,
+    `<td>${[...e.rcpts.map(escapeHtml), ...(e.refusedRcpts ?? []).map((r) => `<s title="refused">${escapeHtml(r)}</s>`)].join('<br>')}</td>`,
     `<td><span class="action a-${escapeHtml(e.action.replace(/[^a-z_]/g, ''))}">${escapeHtml(e.action)}</span>${e.wouldBe ? `<div class="would">would be ${escapeHtml(e.wouldBe)}</div>` : ''}${e.refusal ? `<div class="would">by ${escapeHtml(e.refusal)}</div>` : ''}</td>`,
     `<td class="num">${e.score === undefined ? '' : escapeHtml(e.score.toFixed(2))}</td>`,
     `<td class="symbols">${escapeHtml(symbolsOf(e))}</td>`,
@@ -51,7 +36,7 @@ function row(e: HistoryEntry): string {
 /** The page: a filter form that works without script, and a script that filters as you type. */
 export function renderHistoryPage(entries: readonly HistoryEntry[], filter: HistoryFilter, limit: number, nonce: string, dryRun = false): string {
   const shown = entries.filter((e) => matches(e, filter));
-  const actions = [...new Set(['accept', 'add_header', 'rewrite_subject', 'greylist', 'reject', 'discard', 'tempfail', ...entries.map((e) => e.action)])];
+  const actions = [...new Set(['accept', 'add_header', 'rewrite_subject', 'greylist', 'soft_reject', 'reject', 'discard', ...entries.map((e) => e.action)])];
   const options = ['', ...actions]
     .map((a) => `<option value="${escapeHtml(a)}"${a === filter.action ? ' selected' : ''}>${a ? escapeHtml(a) : 'any action'}</option>`)
     .join('');
@@ -150,14 +135,7 @@ export function addHistoryView(admin: AdminServer, deps: { store: Store; dryRun:
         return { status: 400, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: `limit must be a whole number from 1 to ${MAX_ROWS}\n` };
       }
       const filter: HistoryFilter = { action: q.get('action') ?? '', client: q.get('client') ?? '', sender: q.get('sender') ?? '' };
-      const entries: HistoryEntry[] = [];
-      for (const line of await deps.store.historyRead(limit)) {
-        try {
-          entries.push(JSON.parse(line) as HistoryEntry);
-        } catch {
-          // An unreadable line is left out rather than failing the page.
-        }
-      }
+      const entries = await readHistory(deps.store, limit);
       const nonce = crypto.randomBytes(16).toString('base64');
       return {
         headers: {

@@ -3,8 +3,7 @@ import type { CompiledPolicy } from '../policy/compiled.js';
 import type { Pipeline } from '../pipeline/runner.js';
 import type { Store, BayesClass } from '../stores/types.js';
 import type { Logger } from '../observability/logger.js';
-import { learnMessage } from '../bayes/learn.js';
-import { bayesLimits } from '../bayes/limits.js';
+import { learnEvent } from '../session/learn.js';
 import { normalizeLineEnds } from '../session/message-reader.js';
 import { scanMessage } from '../session/scan.js';
 import { RSPAMD_ACTIONS } from './rspamd-routes.js';
@@ -30,7 +29,7 @@ export function addLearnRoutes(admin: AdminServer, deps: LearnRouteDeps): void {
   const learn = (cls: BayesClass) => async (req: AdminRequest): Promise<AdminResponse> => {
     if (req.body.length === 0) return { status: 400, body: { error: 'empty message: POST the message as the request body' } };
     const policy = deps.policy();
-    const result = await learnMessage(deps.store, normalizeLineEnds(req.body), cls, bayesLimits(policy.policy));
+    const result = await learnEvent({ policy, store: deps.store, pipeline: deps.pipeline, log: deps.log }, normalizeLineEnds(req.body), cls);
     deps.log.info({ event: 'bayes_learn', class: cls, result, size: req.body.length, client: req.headers['user-agent'] ?? '' }, 'bayes learned over HTTP');
     if (result === 'already_learned') return { status: 208, body: { error: `message has already been learned as ${cls}, ignoring it`, result } };
     return { body: { success: true, result } };

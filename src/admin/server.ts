@@ -9,8 +9,11 @@ import type { Logger } from '../observability/logger.js';
  * knows HTTP: matching, auth and error answers.
  *
  * Auth: reads are open unless a route says otherwise; every write and every route marked
- * `auth` needs the admin password, given as the `Password` header (what rspamc sends),
- * HTTP Basic auth (any user name), or `Authorization: Bearer PASSWORD`.
+ * `auth` needs the admin password, given as the `Password` header (what rspamc sends) or
+ * `Authorization: Bearer PASSWORD`. HTTP Basic auth (any user name) is taken for reads only:
+ * a browser sends cached Basic credentials with any request, including a form another site
+ * makes it post. For the same reason a write that a browser marks as cross-site (`Origin`
+ * of another host, `Sec-Fetch-Site` other than same-origin or none) is refused outright.
  */
 export interface AdminRequest {
   method: string;
@@ -83,8 +86,11 @@ export class AdminServer {
     });
   }
 
-  /** True when the request carries the admin password (constant-time compare). */
-  authorized(headers: http.IncomingHttpHeaders): boolean {
+  /**
+   * True when the request carries the admin password (constant-time compare). Basic
+   * credentials count only when `basic` is set (for reads).
+   */
+  authorized(headers: http.IncomingHttpHeaders, basic = true): boolean {
     const expected = this.password();
     if (!expected) return false;
     const candidates: string[] = [];
@@ -93,7 +99,7 @@ export class AdminServer {
     const auth = headers['authorization'];
     if (typeof auth === 'string') {
       const [scheme, value = ''] = auth.split(' ', 2);
-      if (scheme?.toLowerCase() === 'basic') {
+      if (scheme?.toLowerCase() === 'basic' && basic) {
         const decoded = Buffer.from(value, 'base64').toString('utf8');
         candidates.push(decoded.slice(decoded.indexOf(':') + 1));
       } else if (scheme?.toLowerCase() === 'bearer') candidates.push(value);
@@ -111,8 +117,13 @@ export class AdminServer {
       if (!m) continue;
       found = true;
       if (route.method !== method && !(method === 'HEAD' && route.method === 'GET')) continue;
-      const needsAuth = route.auth ?? route.method !== 'GET';
-      if (needsAuth && !this.authorized(req.headers)) {
+      const write = route.method !== 'GET';
+      if (write && crossSite(req.headers)) {
+        this.log.warn({ event: 'admin_cross_site', path: url.pathname, origin: req.headers.origin, site: req.headers['sec-fetch-site'] }, 'cross-site admin write refused');
+        return send(res, { status: 403, body: { error: 'cross-site requests are refused' } });
+      }
+      const needsAuth = route.auth ?? write;
+      if (needsAuth && !this.authorized(req.headers, !write)) {
         const noPassword = !this.password();
         return send(res, {
           status: noPassword ? 403 : 401,
@@ -124,7 +135,7 @@ export class AdminServer {
       try {
         body = await readBody(req, route.maxBody ?? 1_048_576);
       } catch (err) {
-        return send(res, { status: 413, body: { error: (err as Error).message } });
+        return send(res, { status: 413, headers: { Connection: 'close' }, body: { error: (err as Error).message } });
       }
       const params = Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1] ?? '')]));
       try {
@@ -138,22 +149,48 @@ export class AdminServer {
   }
 }
 
+/**
+ * A write from a browser on another site: its Origin names another host, or its
+ * Sec-Fetch-Site says cross-site or same-site. Clients that are not browsers (rspamc, curl,
+ * the CLI) send neither header.
+ */
+function crossSite(headers: http.IncomingHttpHeaders): boolean {
+  const site = headers['sec-fetch-site'];
+  if (typeof site === 'string' && site !== 'same-origin' && site !== 'none') return true;
+  const origin = headers.origin;
+  if (origin === undefined) return false;
+  const host = headers.host ?? '';
+  return origin !== `http://${host}` && origin !== `https://${host}`;
+}
+
+/**
+ * The request body, at most `max` bytes. A larger one is read to its end without being
+ * kept (the request timeout bounds how long), so the client gets its 413 instead of a
+ * connection reset while it is still sending.
+ */
 function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > max) {
-        reject(new Error(`request body over ${max} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
+      if (size <= max) chunks.push(c);
+      else chunks.length = 0;
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('end', () => (size > max ? reject(new Error(`request body over ${max} bytes`)) : resolve(Buffer.concat(chunks))));
     req.on('error', reject);
   });
+}
+
+/**
+ * Why the admin listener must not start: off loopback without a password, anyone who can
+ * reach it reads the history and the policy status. Null when it may start.
+ */
+export function adminExposure(listen: string, host: string, password: string): string | null {
+  if (password) return null;
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  const loopback = h === 'localhost' || h === '::1' || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(h);
+  return loopback ? null : `admin.listen ${listen} is not a loopback address and admin.password is empty: set admin.password, or listen on 127.0.0.1`;
 }
 
 function send(res: http.ServerResponse, r: AdminResponse): void {

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { ParsedMessage } from '../mail/parsed-message.js';
+import { charSet, isWhiteSpace, trimEndWhile } from '../mail/linear-text.js';
 import { bodyOf } from '../mail/header-block.js';
 
 /** Headers that identify a message and that no hop on the way to the mailbox rewrites. */
@@ -19,8 +20,18 @@ export function messageDigest(msg: ParsedMessage): string {
 }
 
 function normalizedBody(raw: Buffer): string {
-  return bodyOf(raw)
-    .toString('latin1')
-    .replace(/[ \t]*\r?\n/g, '\n')
-    .replace(/\s+$/, '');
+  return trimEndWhile(withoutLineEndBlanks(bodyOf(raw).toString('latin1')), isWhiteSpace);
+}
+
+const isSpaceOrTab = charSet(' \t');
+
+/** Lines ending in "\n", without the blanks and the "\r" before each line end. */
+function withoutLineEndBlanks(text: string): string {
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length - 1; i++) {
+    let line = lines[i] as string;
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    lines[i] = trimEndWhile(line, isSpaceOrTab);
+  }
+  return lines.join('\n');
 }

@@ -1,5 +1,6 @@
 import type { ParsedMessage } from '../mail/parsed-message.js';
 import { hostOf } from '../mail/urls.js';
+import { bareAddress, charSet, hostnamesInText, isWhiteSpace, splitOutsideQuotes, trimEndWhile } from '../mail/linear-text.js';
 
 /**
  * Message → Bayes tokens. Each token is a feature that may lean spam or ham: a word, a
@@ -30,9 +31,7 @@ const MIN_PAIR_WORD = 4;
 
 // '*' stays inside words: "p*rn" is a spammer's spelling worth learning.
 const WORD = /[\p{L}\p{N}$€£¥][\p{L}\p{N}$€£¥%'’.@_!*-]*/gu;
-const TRAILING = /[.'’_@!*-]+$/;
-const TRAILING_CHAR = /[.'’_@!*-]/;
-const HOSTNAME = /\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}\b/g;
+const TRAILING = charSet(".'’_@!*-");
 const IPV4 = /\b(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.\d{1,3}\b/g;
 
 class TokenSet {
@@ -53,9 +52,7 @@ class TokenSet {
  * long numbers and very long strings are reduced to a shape.
  */
 export function normalizeWord(raw: string): string | null {
-  // The regular expressions only run when the cheap character tests say they might match:
-  // this runs for every word of every message.
-  const w = TRAILING_CHAR.test(raw[raw.length - 1] ?? '') ? raw.replace(TRAILING, '') : raw;
+  const w = trimEndWhile(raw, TRAILING);
   if (w.length < 2) return null;
   const at = w.indexOf('@');
   if (at > 0 && at < w.length - 1) return 'E:' + w.slice(at + 1);
@@ -83,16 +80,19 @@ function addPairs(set: TokenSet, prefix: string, list: readonly string[]): void 
   for (let i = 1; i < list.length && !set.full; i++) set.add(prefix + list[i - 1] + ' ' + list[i]);
 }
 
+const NOT_ADDRESS = charSet('<>"\',;');
+const ADDRESS_CHAR = (c: number) => !NOT_ADDRESS(c) && !isWhiteSpace(c);
+
 /** "Name" <user@host> → [display-name words, address]. */
 function splitAddress(value: string): { name: string; address: string } {
   const angle = /<([^<>]*)>/.exec(value);
   if (angle) return { name: value.slice(0, angle.index).replace(/["']/g, ' ').trim(), address: (angle[1] ?? '').trim().toLowerCase() };
-  const bare = /[^\s<>"',;]+@[^\s<>"',;]+/.exec(value);
-  return bare ? { name: value.replace(bare[0], ' ').replace(/[()"']/g, ' ').trim(), address: bare[0].toLowerCase() } : { name: value.trim(), address: '' };
+  const bare = bareAddress(value, ADDRESS_CHAR);
+  return bare ? { name: value.replace(bare, ' ').replace(/[()"']/g, ' ').trim(), address: bare.toLowerCase() } : { name: value.trim(), address: '' };
 }
 
 function addAddressHeader(set: TokenSet, prefix: string, value: string): void {
-  for (const part of value.split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/).slice(0, 10)) {
+  for (const part of splitOutsideQuotes(value, ',', 10)) {
     const { name, address } = splitAddress(part);
     if (address) {
       set.add(prefix + address);
@@ -101,6 +101,12 @@ function addAddressHeader(set: TokenSet, prefix: string, value: string): void {
     if (name) addWords(set, prefix + 'n:', words(name));
     else set.add(prefix + 'no-name');
   }
+}
+
+/** s up to its first '>' (the end of an id in angle brackets). */
+function beforeAngle(s: string): string {
+  const end = s.indexOf('>');
+  return end < 0 ? s : s.slice(0, end);
 }
 
 /** The shape of an id: runs of digits → 9, of letters → a, so a mailer's habit shows, not the id. */
@@ -113,7 +119,7 @@ function shape(s: string): string {
 
 function addReceived(set: TokenSet, value: string): void {
   const v = value.toLowerCase();
-  for (const m of v.matchAll(HOSTNAME)) set.add('R:' + m[0]);
+  for (const host of hostnamesInText(v)) set.add('R:' + host);
   for (const m of v.matchAll(IPV4)) set.add(`R:ip:${m[1]}.${m[2]}.${m[3]}`);
   const w = / with (\S+)/.exec(v);
   if (w) set.add('R:with:' + w[1]);
@@ -167,7 +173,7 @@ function addHeaders(set: TokenSet, msg: ParsedMessage): void {
         break;
       case 'message-id': {
         const at = h.value.lastIndexOf('@');
-        set.add(at > 0 ? 'MID:' + h.value.slice(at + 1).replace(/>.*$/, '').toLowerCase() : 'MID:no-domain');
+        set.add(at > 0 ? 'MID:' + beforeAngle(h.value.slice(at + 1)).toLowerCase() : 'MID:no-domain');
         set.add('MID:shape:' + shape(at > 0 ? h.value.slice(0, at) : h.value));
         break;
       }

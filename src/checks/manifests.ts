@@ -8,6 +8,8 @@ import { fuzzyManifest } from './fuzzy/manifest.js';
 import { dnsblManifest } from './dnsbl/manifest.js';
 import { authManifest } from './auth/manifest.js';
 import { bayesManifest } from './bayes/manifest.js';
+import { neuralManifest } from './neural/manifest.js';
+import { repliesManifest } from './replies/manifest.js';
 import type { CheckManifest } from './manifest.js';
 
 /**
@@ -26,10 +28,14 @@ export const MANIFESTS = [
   antivirusManifest,
   // Fuzzy signatures: one store lookup, before the DNS lookups.
   fuzzyManifest,
+  // Replies to our users: one store lookup (or write, for our own outbound mail).
+  repliesManifest,
   dnsblManifest,
   authManifest,
   // Bayes stays last: autolearn judges a message by every other check's score.
   bayesManifest,
+  // The neural layer reads every other check's symbols (Bayes's are not its inputs).
+  neuralManifest,
 ] as const satisfies readonly CheckManifest[];
 
 type Manifest = (typeof MANIFESTS)[number];

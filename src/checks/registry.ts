@@ -10,6 +10,8 @@ import { fuzzyCheck } from './fuzzy/index.js';
 import { dnsblCheck } from './dnsbl/index.js';
 import { authCheck } from './auth/index.js';
 import { bayesCheck } from './bayes/index.js';
+import { neuralCheck } from './neural/index.js';
+import { repliesCheck } from './replies/index.js';
 
 /** Each manifest's code; the type holds this map to exactly the names in MANIFESTS. */
 const CODE: Readonly<Record<CheckName, CheckModule>> = {
@@ -20,9 +22,11 @@ const CODE: Readonly<Record<CheckName, CheckModule>> = {
   content: contentCheck,
   antivirus: antivirusCheck,
   fuzzy: fuzzyCheck,
+  replies: repliesCheck,
   dnsbl: dnsblCheck,
   auth: authCheck,
   bayes: bayesCheck,
+  neural: neuralCheck,
 };
 
 /** Every check run, in manifest order (the runner keeps that order within a phase). */

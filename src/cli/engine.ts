@@ -40,7 +40,8 @@ export async function openEngine(options: { policiesDir: string; overrides: read
   // A tool without its data is useless: fail when Redis is not there, unlike the server.
   let store: Store;
   try {
-    store = await openStore(policy, log, null, { requireReady: true, access: options.access, role: options.command });
+    // A command reports when it is done and closes the store first: one sync at close is enough.
+    store = await openStore(policy, log, null, { requireReady: true, access: options.access, role: options.command, sync: 'on_close' });
   } catch (err) {
     if (err instanceof DataDirInUseError) {
       throw new UsageError(`${err.message}, which writes to it; ${options.command} cannot write beside it: go through the server with --server URL (its admin listener, e.g. http://127.0.0.1:11334)`);

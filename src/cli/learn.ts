@@ -3,13 +3,12 @@ import { adminPassword, PASSWORD_HINT } from './password.js';
 import { openEngine, type Engine } from './engine.js';
 import { planInputs, readInputs, type InputPlan } from './inputs.js';
 import { Progress } from './progress.js';
-import { learnMessage } from '../bayes/learn.js';
-import { bayesLimits } from '../bayes/limits.js';
+import { learnEvent } from '../session/learn.js';
 import type { BayesClass, LearnResult } from '../stores/types.js';
 
 export const LEARN_HELP = `Usage: borderpatrol learn spam|ham [options] FILE|DIR|mbox|- ...
 
-Train the Bayes classifier. Learning a message twice as the same class does nothing;
+Train the Bayes classifier and the neural layer. Learning a message twice as the same class does nothing;
 learning it as the other class moves it. Progress goes to stderr.
 
   --server URL        send each message to a running server's admin listener
@@ -41,8 +40,7 @@ export interface LearnTally {
 export class LearnAbort extends Error {}
 
 export function localLearner(engine: Engine, cls: BayesClass): Learner {
-  const limits = bayesLimits(engine.policy.policy);
-  return (raw) => learnMessage(engine.store, raw, cls, limits);
+  return (raw) => learnEvent(engine, raw, cls);
 }
 
 export function remoteLearner(server: string, password: string, cls: BayesClass): Learner {

@@ -43,6 +43,7 @@ export const Replies = {
   addressNotUtf8: () => reply(553, '5.6.7', 'Address is not valid UTF-8'),
   unknownRecipient: (addr: string) => reply(550, '5.1.1', `<${addr}>: Recipient address rejected: User unknown`),
   tooManyRecipients: () => reply(452, '4.5.3', 'Too many recipients'),
+  insufficientStorage: () => reply(452, '4.3.1', 'Insufficient system storage, try again later'),
   messageTooBig: (limit: number) => reply(552, '5.3.4', `Message size exceeds fixed limit of ${limit} bytes`),
   tooManyHeaders: (limit: number) => reply(552, '5.3.4', `Message has more than ${limit} header fields`),
   lineTooLong: (limit: number) => reply(552, '5.3.4', `Message has a line longer than ${limit} bytes`),

@@ -63,13 +63,18 @@ function scoreReply(action: Action): SmtpReply | null {
  * one over a dry-run one. Dry-run never blocks: with the global switch the message gets
  * what its score alone would give short of blocking (so a trial week changes no delivery);
  * a check in dry-run only loses its own say, the score still decides for real.
- * `wouldBe` is what the policy would do with every dry-run switch off.
+ * `wouldBe` is what the policy would do with every dry-run switch off; a greylist deferral
+ * gives way to a content reject (the retry would be rejected).
  */
 export function decide(hits: readonly RecordedHit[], forced: readonly RecordedForce[], policy: CompiledPolicy): Verdict {
   const { score, scored } = scoreHits(hits, policy);
   const scoreAction = actionForScore(score, policy);
-  const enforced = policy.policy.dry_run ? undefined : forced.find((f) => !f.dryRun);
-  const force = enforced ?? forced[0];
+  // Greylisting only defers a first attempt, and the retry is judged on its content: when
+  // the content is rejected, that is the outcome (what dry-run reports and whatif replays).
+  // A reject outranks a deferral among the forced actions, for the same reason.
+  const ranked = forced.filter((f) => !(f.action === 'greylist' && scoreAction === 'reject')).sort((a, b) => Number(b.action === 'reject') - Number(a.action === 'reject'));
+  const enforced = policy.policy.dry_run ? undefined : ranked.find((f) => !f.dryRun);
+  const force = enforced ?? ranked[0];
   const wouldBe = force ? forcedToAction(force) : scoreAction;
   let action: Action;
   let reply: SmtpReply | null;

@@ -28,6 +28,8 @@ export interface TransactionSummary {
   wouldBe?: string;
   /** Recipients accepted but not relayed (content-filter mode, after_queue_reject=discard). */
   droppedRcpts?: string[];
+  /** Recipients refused at RCPT (the accepted ones are in rcpts). */
+  refusedRcpts?: string[];
   /** Why it was refused, as a key (the rejections metric's reason label): a check, `score`, `relay`… */
   refusal?: string;
 }
@@ -45,7 +47,10 @@ export interface HistoryEntry {
   helo: string;
   from: string;
   rcpts: string[];
+  /** Recipients refused at RCPT. */
+  refusedRcpts?: string[];
   size: number;
+  /** What was done, in one vocabulary shared with `stats` and borderpatrol_transactions_total (see README, Actions). */
   action: string;
   wouldBe?: string;
   score?: number;
@@ -68,6 +73,7 @@ export function recordVerdict(s: TransactionSummary, tx: TransactionContext, sto
       helo: s.helo,
       from: s.from,
       rcpts: s.rcpts,
+      refused_rcpts: s.refusedRcpts?.length ? s.refusedRcpts : undefined,
       size: s.size,
       action: s.action,
       would_be: wouldBeOf(s),
@@ -93,6 +99,7 @@ export function recordVerdict(s: TransactionSummary, tx: TransactionContext, sto
     helo: s.helo,
     from: s.from,
     rcpts: s.rcpts,
+    ...(s.refusedRcpts?.length ? { refusedRcpts: s.refusedRcpts } : {}),
     size: s.size,
     action: s.action,
     ...(wouldBeOf(s) ? { wouldBe: wouldBeOf(s) } : {}),

@@ -46,7 +46,7 @@ export interface WhatIfReport {
 function recordedAction(e: HistoryEntry): Action | null {
   if (e.score === undefined && e.forced.length === 0) return null;
   if (ACTIONS.has(e.action)) return e.action as Action;
-  // A refusal before DATA is summarised by its reply class.
+  // Entries written before pre-DATA refusals were named in the verdict's words.
   if (e.action === 'tempfail') return e.forced.some((f) => f[1] === 'greylist' && !f[2]) ? 'greylist' : 'soft_reject';
   return null;
 }

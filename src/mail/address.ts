@@ -1,4 +1,5 @@
 import { domainToASCII } from 'node:url';
+import { trimEndWhile } from './linear-text.js';
 
 /**
  * The one module for mail addresses: envelope addresses checked and put in canonical form
@@ -53,7 +54,7 @@ export function canonicalSender(address: string): string {
   if (!address) return '';
   const at = address.lastIndexOf('@');
   if (at <= 0) return address;
-  const domain = asciiDomain(address.slice(at + 1).replace(/\.+$/, ''));
+  const domain = asciiDomain(trimEndWhile(address.slice(at + 1), (c) => c === 46));
   return domain === null ? address : `${address.slice(0, at)}@${domain}`;
 }
 

@@ -32,6 +32,35 @@ export function zipHasEncryptedEntry(buf: Buffer): boolean {
   return false;
 }
 
+/** Names kept per archive: enough for any real attachment, bounded for a crafted one. */
+const MAX_NAMES = 200;
+
+/**
+ * File names inside a zip (lower-case, without folders), from the local headers within
+ * `buf` and, when the archive fits, its central directory: attachment-name rules see
+ * `invoice.pdf.exe` inside `invoice.zip` as they would see it attached directly.
+ */
+export function zipEntryNames(buf: Buffer): string[] {
+  const names = new Set<string>();
+  const add = (start: number, length: number): void => {
+    if (length === 0 || start + length > buf.length) return;
+    const full = buf.toString('latin1', start, start + Math.min(length, 1024)).toLowerCase();
+    const base = full.slice(full.lastIndexOf('/') + 1);
+    if (base) names.add(base);
+  };
+  let pos = buf.indexOf('PK\x03\x04', 0, 'latin1');
+  for (let n = 0; pos >= 0 && pos + 30 <= buf.length && n < MAX_ENTRIES && names.size < MAX_NAMES; n++) {
+    add(pos + 30, buf.readUInt16LE(pos + 26));
+    pos = buf.indexOf('PK\x03\x04', pos + 4, 'latin1');
+  }
+  pos = buf.indexOf('PK\x01\x02', 0, 'latin1');
+  for (let n = 0; pos >= 0 && pos + 46 <= buf.length && n < MAX_ENTRIES && names.size < MAX_NAMES; n++) {
+    add(pos + 46, buf.readUInt16LE(pos + 28));
+    pos = buf.indexOf('PK\x01\x02', pos + 4, 'latin1');
+  }
+  return [...names];
+}
+
 const RAR4 = Buffer.from('Rar!\x1a\x07\x00', 'latin1');
 const RAR5 = Buffer.from('Rar!\x1a\x07\x01\x00', 'latin1');
 

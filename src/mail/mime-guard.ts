@@ -1,7 +1,7 @@
 import type { SplitterChunk } from '@zone-eu/mailsplit';
 import libmime from 'libmime';
 import type { AttachmentInfo, MessageHeader, MimePart, TruncationReason } from './parsed-message.js';
-import { archiveIsEncrypted, mayBeArchive } from './archive.js';
+import { archiveIsEncrypted, mayBeArchive, zipEntryNames } from './archive.js';
 import { joinText, partText, transferDecode, type TextPiece } from './part-text.js';
 
 /**
@@ -109,7 +109,11 @@ export class MimeGuard {
     if (leaf.attachment) leaf.attachment.size = leaf.encoding === 'base64' ? Math.floor(leaf.bytes * leaf.dataRatio * 0.75) : leaf.bytes;
     if (leaf.kept.length === 0) return;
     const body = Buffer.concat(leaf.kept);
-    if (leaf.use === 'archive' && leaf.attachment) leaf.attachment.encrypted = archiveIsEncrypted(transferDecode(body, leaf.encoding));
+    if (leaf.use === 'archive' && leaf.attachment) {
+      const decoded = transferDecode(body, leaf.encoding);
+      leaf.attachment.encrypted = archiveIsEncrypted(decoded);
+      leaf.attachment.entries = zipEntryNames(decoded);
+    }
     if (leaf.use !== 'text') return;
     const { node } = leaf;
     this.pieces.push({
@@ -137,7 +141,7 @@ export class MimeGuard {
     let info: AttachmentInfo | null = null;
     let use: BodyUse = 'none';
     if (attachment) {
-      info = { filename: part.filename, contentType, size: 0, encrypted: false };
+      info = { filename: part.filename, contentType, size: 0, encrypted: false, entries: [] };
       this.attachments.push(info);
       // An inline text/plain "x.zip" is text, not an archive.
       if (mayBeArchive(filename, contentType) && !TEXT_TYPES.has(contentType)) use = 'archive';

@@ -21,6 +21,8 @@ export interface AttachmentInfo {
   size: number;
   /** A zip/rar/7z whose entries are encrypted. */
   encrypted: boolean;
+  /** File names inside a zip (lower-case, without folders); empty for anything else. */
+  entries: string[];
 }
 
 /** One leaf MIME part (multipart containers are not listed). */

@@ -1,5 +1,6 @@
 import { decodeAttribute } from './html-text.js';
 import type { ParsedMessage } from './parsed-message.js';
+import { charSet, trimEndWhile } from './linear-text.js';
 
 /**
  * URLs in message text and HTML: what URL rules and domain blocklists look at. Attribute
@@ -8,7 +9,10 @@ import type { ParsedMessage } from './parsed-message.js';
  */
 
 const URL_RE = /\b(?:https?:\/\/|www\.)[^\s<>"'`{}|\\^[\]]{2,2048}/gi;
-const TRAILING = /[.,;:!?)>\]}*]+$/;
+/** Punctuation that ends a sentence rather than a link. */
+const TRAILING = charSet('.,;:!?)>]}*');
+const isDot = (c: number) => c === 46;
+const isDigit = (c: number) => c >= 48 && c <= 57;
 
 /** Collect at most `max` distinct URLs from the given texts, in order of appearance. */
 export function extractUrls(texts: readonly string[], max: number): string[] {
@@ -17,7 +21,7 @@ export function extractUrls(texts: readonly string[], max: number): string[] {
     if (!text) continue;
     URL_RE.lastIndex = 0;
     for (let m = URL_RE.exec(text); m !== null; m = URL_RE.exec(text)) {
-      let url = m[0].replace(TRAILING, '');
+      let url = trimEndWhile(m[0], TRAILING);
       if (url.includes('&')) url = decodeAttribute(url);
       if (/^www\./i.test(url)) url = 'http://' + url;
       if (hostOf(url) === '') continue;
@@ -39,7 +43,9 @@ export function hostOf(url: string): string {
     const end = host.indexOf(']');
     return end > 0 ? host.slice(1, end).toLowerCase() : '';
   }
-  host = host.replace(/:\d*$/, '').replace(/\.+$/, '').toLowerCase();
+  const port = trimEndWhile(host, isDigit);
+  if (port.endsWith(':')) host = port.slice(0, -1);
+  host = trimEndWhile(host, isDot).toLowerCase();
   return /^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/.test(host) || /[^\x00-\x7f]/.test(host) ? host : '';
 }
 

@@ -9,18 +9,16 @@ import type { HeaderEdits } from '../session/types.js';
  */
 export function editPackets(edits: HeaderEdits, fields: ReadonlyArray<{ name: string; value: string }>): Buffer[] {
   const out: Buffer[] = [];
-  // Inbound fields that pretend to be ours go: per name from the last instance to the
-  // first, so the numbers of those still to delete do not move.
-  const remove = new Set(edits.remove.map((n) => n.toLowerCase()));
-  const counts = new Map<string, { name: string; count: number }>();
-  for (const f of fields) {
-    const key = f.name.toLowerCase();
-    if (!remove.has(key)) continue;
-    const entry = counts.get(key) ?? { name: f.name, count: 0 };
-    entry.count++;
-    counts.set(key, entry);
+  // Inbound fields that claim to be ours go, named by their instance of that name; from the
+  // last to the first, so the instance numbers of those still to delete do not move.
+  for (const at of [...edits.removeAt].sort((a, b) => b - a)) {
+    const field = fields[at];
+    if (!field) continue;
+    const name = field.name.toLowerCase();
+    let instance = 0;
+    for (let i = 0; i <= at; i++) if ((fields[i] as { name: string }).name.toLowerCase() === name) instance++;
+    out.push(encode.changeHeader(instance, field.name, ''));
   }
-  for (const { name, count } of counts.values()) for (let i = count; i >= 1; i--) out.push(encode.changeHeader(i, name, ''));
   if (edits.subject !== null) {
     const subject = fields.find((f) => f.name.toLowerCase() === 'subject');
     out.push(subject ? encode.changeHeader(1, subject.name, edits.subject) : encode.addHeader('Subject', edits.subject));

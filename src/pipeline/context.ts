@@ -54,4 +54,13 @@ export interface TransactionContext {
   authResults?: string;
   /** The verdict of the data phase, for the postfilter checks (absent before). */
   verdict?: Verdict;
+  /**
+   * What checks spend only when the message is accepted (rate-limit counts a stranger
+   * could otherwise spend for someone else, greylist passes), each under its check's name
+   * so it is set once per transaction; run by pipeline/accepted.ts after the 250.
+   */
+  onAccepted: Map<string, AcceptedCharge>;
 }
+
+/** Spends what an accepted message costs, reading the final envelope from the context. */
+export type AcceptedCharge = (ctx: TransactionContext) => Promise<void>;

@@ -48,5 +48,6 @@ export function newTransaction(t: NewTransaction): TransactionContext {
     forced: [...(t.inherited?.forced ?? [])],
     allowlisted: t.inherited?.allowlisted ?? false,
     trusted: t.inherited?.trusted ?? false,
+    onAccepted: new Map(),
   };
 }

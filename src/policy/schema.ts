@@ -6,6 +6,7 @@ import { checkSections } from '../checks/manifests.js';
 import { symbolName } from '../checks/manifest.js';
 import { redisUrlProblem } from '../net/redis-url.js';
 import { modeProblem } from './mode.js';
+import { limitsSchema } from './limits-schema.js';
 
 /**
  * The one schema for all policy. Defaults live here; `policies/` is what the admin edits.
@@ -68,45 +69,6 @@ const proxyProtocolSchema = z
     trusted: z.array(cidr).default(['127.0.0.1', '::1']),
     /** Seconds to wait for the header. */
     timeout: z.number().positive().default(5),
-  })
-  .prefault({});
-
-const limitsSchema = z
-  .strictObject({
-    max_message_size: z.number().int().positive().default(26_214_400),
-    max_recipients: z.number().int().positive().default(100),
-    max_line_length: z.number().int().positive().default(65_536),
-    max_headers: z.number().int().positive().default(1000),
-    max_header_size: z.number().int().positive().default(1_048_576),
-    max_clients: z.number().int().positive().default(1000),
-    max_connections_per_ip: z.number().int().positive().default(20),
-    /**
-     * Seconds a client may stay silent before the connection is closed; also the time one
-     * command line may take from its first byte to its end (so one byte a second is no way
-     * to hold a connection open, like Postfix's smtpd_per_record_deadline).
-     */
-    idle_timeout: z.number().positive().default(300),
-    /**
-     * Bytes per second a message must keep arriving at once DATA has run for idle_timeout
-     * (Postfix's smtpd_min_data_rate). 0 turns the check off.
-     */
-    min_data_rate: z.number().int().min(0).default(500),
-    /** NOOP, RSET, VRFY, HELP and ETRN commands between two MAIL commands before 421 (Postfix's smtpd_junk_command_limit). */
-    max_junk_commands: z.number().int().positive().default(100),
-    /** Seconds to wait for transactions in flight on shutdown. */
-    shutdown_grace: z.number().positive().default(30),
-    /** MIME nesting beyond this is not parsed further (and scores MIME_TOO_DEEP). */
-    max_mime_depth: z.number().int().positive().default(50),
-    /** Content scans run at once; more wait in line. */
-    max_concurrent_scans: z.number().int().positive().default(64),
-    /** MIME parts beyond this are not parsed (and score MIME_TOO_MANY_PARTS). */
-    max_mime_parts: z.number().int().positive().default(500),
-    /** Milliseconds a message parse may take; the rest of the message is then left unread. */
-    max_parse_ms: z.number().int().positive().default(1000),
-    /** Bytes of decoded text/HTML kept per message for content rules and Bayes. */
-    max_text_size: z.number().int().positive().default(1_048_576),
-    /** URLs collected per message (for URL rules and domain blocklists). */
-    max_urls: z.number().int().positive().default(200),
   })
   .prefault({});
 

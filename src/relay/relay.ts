@@ -102,8 +102,7 @@ export class Relay {
 
     if (xfReplies.some((r) => r.code !== 250) || mailReply.code !== 250) {
       const bad = xfReplies.find((r) => r.code !== 250) ?? mailReply;
-      await this.reset(client);
-      return { accepted: false, reply: passBack(bad), queueId: '', refusedRcpts: [] };
+      return { accepted: false, reply: await this.refusal(client, bad), queueId: '', refusedRcpts: [] };
     }
     const refused = d.rcpts.filter((_, i) => (rcptReplies[i]?.code ?? 0) >= 300);
     if (refused.length > 0) {
@@ -113,24 +112,39 @@ export class Relay {
       // already heard 250 for them at RCPT, so the only answer that loses nothing is a
       // temporary one; on retry the refused recipients are refused at RCPT time.
       const first = rcptReplies.find((r) => r.code >= 300) as DownstreamReply;
-      const answer = refused.length === d.rcpts.length ? passBack(first) : Replies.relayRecipientChanged();
+      const answer = refused.length !== d.rcpts.length ? Replies.relayRecipientChanged() : first.code < 600 && first.code >= 400 ? passBack(first) : Replies.relayUnavailable();
       return { accepted: false, reply: answer, queueId: '', refusedRcpts: refused };
     }
     const dataReply = await client.command('DATA');
     if (dataReply.code !== 354) {
-      await this.reset(client);
-      return { accepted: false, reply: passBack(dataReply), queueId: '', refusedRcpts: [] };
+      return { accepted: false, reply: await this.refusal(client, dataReply), queueId: '', refusedRcpts: [] };
     }
     const final = await client.sendData(d.message);
+    const accepted = final.code >= 200 && final.code < 300;
     // Postfix keeps some transaction state after refusing at end of data (a following
     // XFORWARD gets "503 MAIL transaction in progress"), so a pooled connection is reset.
-    if (final.code >= 300) await this.reset(client);
+    const reply = accepted ? passBack(final) : await this.refusal(client, final);
     return {
-      accepted: final.code >= 200 && final.code < 300,
-      reply: passBack(final),
+      accepted,
+      reply,
       queueId: QUEUE_ID_RE.exec(final.text)?.[1] ?? '',
       refusedRcpts: [],
     };
+  }
+
+  /**
+   * What the client hears when Postfix did not take the step: its own 4xx or 5xx, after a
+   * reset. Any other reply (a 250 to DATA, a 354 or 1xx to the final ".") breaks the
+   * protocol: nobody knows what the downstream holds, so the connection is dropped and the
+   * client is told to try again (451 4.4.1), never given a 2xx for a message not taken.
+   */
+  private async refusal(client: SmtpClient, r: DownstreamReply): Promise<SmtpReply> {
+    if (r.code >= 400 && r.code < 600) {
+      await this.reset(client);
+      return passBack(r);
+    }
+    client.destroy();
+    return Replies.relayUnavailable();
   }
 
   private async reset(client: SmtpClient): Promise<void> {

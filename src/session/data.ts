@@ -6,8 +6,9 @@ import { afterQueueOutcome } from '../decision/after-queue.js';
 import type { TransactionContext } from '../pipeline/context.js';
 import { evaluateMessage } from '../pipeline/evaluate.js';
 import { settleVerdict } from '../pipeline/postfilter.js';
+import { chargeAccepted } from '../pipeline/accepted.js';
 import type { TransactionSummary } from '../history/record.js';
-import { isOwnHeader, restampMessage, splitMessage, type SplitMessage } from '../mail/header-block.js';
+import { isForgedField, restampMessage, splitMessage, type SplitMessage } from '../mail/header-block.js';
 import { receivedHeader } from '../relay/received.js';
 import { normalizeLineEnds, readMessage } from './message-reader.js';
 import type { DataAction, DataOptions, DataResult, HeaderEdits, MailParams, SessionDeps } from './types.js';
@@ -21,11 +22,15 @@ export interface DataState {
   /** The last refusal in the transaction, and its reason key, for its summary line. */
   lastReply: SmtpReply | null;
   lastRefusal: string;
+  /** The last refusal in the verdict's words (reject, soft_reject, greylist), for its summary line. */
+  lastAction: 'reject' | 'soft_reject' | 'greylist';
+  /** Recipients refused at RCPT, kept for the transaction's record. */
+  refusedRcpts: string[];
 }
 
 /** A transaction's state before MAIL has set anything. */
 export function freshTxState(): DataState {
-  return { started: 0, params: {}, droppedRcpts: [], lastReply: null, lastRefusal: '' };
+  return { started: 0, params: {}, droppedRcpts: [], lastReply: null, lastRefusal: '', lastAction: 'reject', refusedRcpts: [] };
 }
 
 type Summary = Omit<TransactionSummary, 'tx' | 'client' | 'helo' | 'from' | 'rcpts' | 'durationMs'> & Partial<TransactionSummary>;
@@ -36,7 +41,7 @@ export interface DataHooks {
   summarize(s: Summary): void;
 }
 
-const NO_EDITS: HeaderEdits = { add: [], remove: [], subject: null };
+const NO_EDITS: HeaderEdits = { add: [], removeAt: [], subject: null };
 
 /**
  * The end of DATA: the message limits, the content scan under the scan cap, the postfilter,
@@ -65,6 +70,7 @@ export async function runData(deps: SessionDeps, tx: TransactionContext, st: Dat
     return result('reject', r, null);
   };
   if (measured.oversized) return refuse(Replies.messageTooBig(limits.max_message_size), 'size');
+  if (measured.overBudget) return refuse(Replies.insufficientStorage(), 'memory');
   let raw = input;
   if (measured.bareNewline) {
     if (tx.policy.policy.smtp.bare_newline === 'reject') return refuse(Replies.bareNewline(), 'bare_newline');
@@ -115,6 +121,7 @@ export async function runData(deps: SessionDeps, tx: TransactionContext, st: Dat
   if (!deliverer) {
     // Scan, or the milter door: the caller applies the edits; Postfix itself delivers.
     const r = reply(250, '2.0.0', `Ok: ${tx.id}`);
+    await chargeAccepted(tx);
     summary(verdict.action, r, base);
     return result(verdict.action, r, verdict, { headers: edits, queueId: queueId ?? '' });
   }
@@ -140,18 +147,25 @@ export async function runData(deps: SessionDeps, tx: TransactionContext, st: Dat
     tx.policy,
   );
   deps.recorder.relaySeconds((performance.now() - relayStart) / 1000);
+  if (delivered.accepted) await chargeAccepted(tx);
   summary(delivered.accepted ? verdict.action : 'relay_refused', delivered.reply, { ...base, queueId: delivered.queueId, relayed: delivered.accepted });
   return result(verdict.action, delivered.reply, verdict, { headers: edits, queueId: delivered.queueId, relayed: delivered.accepted });
 }
 
-/** The X-Spam-* fields to add, the client's own X-Spam-* to remove, the tagged Subject. */
+/**
+ * Our fields to add; the inbound fields that claim to be ours, to remove (the same ones
+ * restampMessage drops when we relay); the tagged Subject.
+ */
 function headerEdits(verdict: Verdict, tx: TransactionContext, split: SplitMessage): HeaderEdits {
-  const remove = [...new Set(split.fields.filter((f) => isOwnHeader(f.name)).map((f) => f.name.toLowerCase()))];
+  const removeAt: number[] = [];
+  split.fields.forEach((f, i) => {
+    if (isForgedField(f, tx.policy.policy.hostname)) removeAt.push(i);
+  });
   let subject: string | null = null;
   if (verdict.action === 'rewrite_subject') {
     const field = split.fields.find((f) => f.name.toLowerCase() === 'subject');
     const value = field ? field.raw.slice(field.raw.indexOf(':') + 1).replace(/^[ \t]/, '').replace(/\r\n$/, '') : '';
     subject = `${tx.policy.policy.actions.subject_tag} ${value}`;
   }
-  return { add: spamHeaders(verdict, tx.policy, tx.authResults), remove, subject };
+  return { add: spamHeaders(verdict, tx.policy, tx.authResults), removeAt, subject };
 }

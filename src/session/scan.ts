@@ -8,6 +8,7 @@ import { formatReply, type SmtpReply } from '../decision/replies.js';
 import { normalizeLineEnds } from './message-reader.js';
 import { headerBoundary } from '../mail/header-block.js';
 import { quietRecorder } from './recorder.js';
+import { bareAddress, isWhiteSpace } from '../mail/linear-text.js';
 import { Session } from './session.js';
 
 /** The SMTP facts a message is scanned with, as if this client had sent it. */
@@ -85,7 +86,7 @@ export function senderOf(raw: Buffer): string {
   for (const name of ['return-path', 'from']) {
     const m = new RegExp(`^${name}:(.*)$`, 'im').exec(head);
     if (!m) continue;
-    const addr = /<([^<>\s]*)>/.exec(m[1] ?? '')?.[1] ?? /[^\s<>"]+@[^\s<>"]+/.exec(m[1] ?? '')?.[0];
+    const addr = /<([^<>\s]*)>/.exec(m[1] ?? '')?.[1] ?? bareAddress(m[1] ?? '', (c) => c !== 60 && c !== 62 && c !== 34 && !isWhiteSpace(c)) ?? undefined;
     if (addr !== undefined) return addr;
   }
   return '';

@@ -123,6 +123,13 @@ export class Session implements SmtpSession {
   }
 
   async rcpt(address: string): Promise<StepResult> {
+    const result = await this.checkRcpt(address);
+    // A refused recipient stays in the transaction's record: who was refused is what an admin looks for.
+    if (!result.ok && this.tx && !this.txState.refusedRcpts.includes(address)) this.txState.refusedRcpts.push(address);
+    return result;
+  }
+
+  private async checkRcpt(address: string): Promise<StepResult> {
     const tx = this.tx;
     if (!tx) return { ok: false, reply: Replies.needMail() };
     const policy = tx.policy;
@@ -136,6 +143,10 @@ export class Session implements SmtpSession {
     const key = accepted.toLowerCase();
     if ([...tx.envelope.rcpts, ...st.droppedRcpts].some((r) => r.toLowerCase() === key)) return OK;
     if (tx.envelope.rcpts.length + st.droppedRcpts.length >= policy.policy.limits.max_recipients) return this.refuse('rcpt', Replies.tooManyRecipients(), 'max_recipients');
+    // Like Postfix's reject_unlisted_recipient before a policy service: an unknown user is
+    // refused at once, before greylisting or a rate limit would defer it or keep its triplet.
+    const unknown = await unknownRecipient(accepted, policy, this.deps.verifier);
+    if (unknown) return this.refuse('rcpt', unknown, 'unknown_recipient');
     tx.currentRcpt = accepted;
     try {
       const force = await this.deps.pipeline.run('rcpt', tx);
@@ -144,15 +155,13 @@ export class Session implements SmtpSession {
         // The refusal answers this recipient only: it must not decide the message to the others
         // (after the queue with add_header it stays, so the message is stamped instead).
         if (handling !== 'carry') tx.forced.splice(tx.forced.indexOf(force), 1);
-        if (handling === 'answer') return this.refuse('rcpt', force.reply, force.check);
+        if (handling === 'answer') return this.refuse('rcpt', force.reply, force.check, force.action === 'greylist' ? 'greylist' : undefined);
         tx.log.info({ event: 'after_queue', phase: 'rcpt', check: force.check, handling, rcpt: accepted, reason: force.reason }, 'refusal held back: Postfix already accepted this message');
         if (handling === 'drop_recipient') {
           st.droppedRcpts.push(accepted);
           return OK;
         }
       }
-      const unknown = await unknownRecipient(accepted, policy, this.deps.verifier);
-      if (unknown) return this.refuse('rcpt', unknown, 'unknown_recipient');
       tx.envelope.rcpts.push(accepted);
       return OK;
     } finally {
@@ -163,7 +172,7 @@ export class Session implements SmtpSession {
   async data(raw: Buffer, options: DataOptions = {}): Promise<DataResult> {
     const tx = this.tx;
     // smtp-server and Postfix refuse DATA before RCPT themselves; scan may have no recipient.
-    if (!tx) return { action: 'reject', reply: Replies.needMail(), accepted: false, verdict: null, headers: { add: [], remove: [], subject: null }, txId: '', queueId: '', relayed: false };
+    if (!tx) return { action: 'reject', reply: Replies.needMail(), accepted: false, verdict: null, headers: { add: [], removeAt: [], subject: null }, txId: '', queueId: '', relayed: false };
     this.inData = true;
     try {
       return await runData(this.deps, tx, this.txState, raw, options, { gone: () => this.closed, summarize: (s) => this.summarize(tx, s) });
@@ -244,10 +253,12 @@ export class Session implements SmtpSession {
     return true;
   }
 
-  private refuse(phase: 'connect' | 'helo' | 'mail' | 'rcpt', r: SmtpReply, reason: string): StepResult {
+  /** `action` names a refusal in the verdict's words when its reply code alone does not (greylisting). */
+  private refuse(phase: 'connect' | 'helo' | 'mail' | 'rcpt', r: SmtpReply, reason: string, action?: 'greylist'): StepResult {
     const reply = legalReply(phase, r);
     this.txState.lastReply = reply;
     this.txState.lastRefusal = reason;
+    this.txState.lastAction = action ?? (reply.code >= 500 ? 'reject' : 'soft_reject');
     this.deps.recorder.refused(phase, reason);
     (this.tx?.log ?? this.log).info({ event: 'refused', phase, reason, reply: formatReply(reply) }, 'command refused');
     return { ok: false, reply };
@@ -259,7 +270,7 @@ export class Session implements SmtpSession {
     if (!tx || this.inData) return;
     const r = this.txState.lastReply;
     this.summarize(tx, {
-      action: r ? (r.code >= 500 ? 'reject' : 'tempfail') : 'abandoned',
+      action: r ? this.txState.lastAction : 'abandoned',
       reply: r ? formatReply(r) : '',
       size: 0,
       ...(r ? { refusal: this.txState.lastRefusal } : {}),
@@ -275,6 +286,7 @@ export class Session implements SmtpSession {
         helo: tx.client.helo,
         from: tx.envelope.from,
         rcpts: [...tx.envelope.rcpts],
+        ...(this.txState.refusedRcpts.length ? { refusedRcpts: [...this.txState.refusedRcpts] } : {}),
         durationMs: Math.round((performance.now() - this.txState.started) * 100) / 100,
         ...s,
       },

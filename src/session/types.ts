@@ -63,7 +63,7 @@ export interface DataOptions {
    * What the door measured while reading DATA (smtp: on the fly, so an oversized message is
    * never buffered, and `raw` is then empty). Computed from `raw` when absent (milter, scan).
    */
-  measured?: { size: number; oversized: boolean; bareNewline: boolean; longestLine: number };
+  measured?: { size: number; oversized: boolean; overBudget?: boolean; bareNewline: boolean; longestLine: number };
 }
 
 /** What the Session did with a message: everything a door needs to act on it. */
@@ -72,8 +72,11 @@ export type DataAction = Action | 'discard';
 export interface HeaderEdits {
   /** Fields to add, whole (`Name: value`, folded with CRLF + tab, no final CRLF), in order, on top. */
   add: string[];
-  /** Lower-case names of inbound fields to remove (every occurrence): the X-Spam-* a stranger wrote. */
-  remove: string[];
+  /**
+   * Inbound fields to remove, by position among the message's header fields (0-based, in
+   * order): the X-Spam-* a stranger wrote and an Authentication-Results in our name.
+   */
+  removeAt: number[];
   /** The new Subject value when the verdict rewrites it, else null. */
   subject: string | null;
 }

@@ -1,13 +1,29 @@
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import type { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
 import type { Policy } from '../policy/schema.js';
+import type { MessageMemory } from '../pipeline/message-memory.js';
 
 const ENHANCED_PREFIX = /^[245]\.\d{1,3}\.\d{1,3} /;
+
+const NON_ASCII = /[^\x00-\x7f]/;
+const INSUFFICIENT_STORAGE = '4.3.1 Insufficient system storage, try again later';
+/** Budget a DATA needs left to start: less than one read's worth holds no message. */
+const DATA_HEADROOM = 64 * 1024;
+
+/** The address between the angle brackets of a MAIL or RCPT command, without a source route. */
+function addressAsSent(command: string): string | null {
+  const open = command.indexOf('<');
+  const close = command.indexOf('>', open + 1);
+  if (open < 0 || close < 0) return null;
+  const address = command.slice(open + 1, close);
+  // "@relay.example,@other.example:user@domain": the route is ignored (RFC 5321 appendix C).
+  return address.startsWith('@') ? address.slice(address.indexOf(':') + 1) : address;
+}
 
 /** Commands that move no mail forward (Postfix's "junk" commands). */
 const JUNK_COMMANDS = new Set(['NOOP', 'RSET', 'VRFY', 'HELP', 'ETRN', 'EXPN']);
 
-/** How patient the server is with one client; the front sets it from policy before init(). */
+/** How patient the server is with one client; the listener sets it from policy before init(). */
 export interface ConnectionPacing {
   /** ms the greeting is held back; a client that talks first is refused (an early-talker test). */
   greetDelay: number;
@@ -17,6 +33,8 @@ export interface ConnectionPacing {
   minDataRate: number;
   /** Junk commands allowed between two MAIL commands. */
   maxJunkCommands: number;
+  /** Error replies (4xx, 5xx) one connection may get before 421 and the end of it. */
+  maxErrors: number;
 }
 
 export function connectionPacing(p: Policy): ConnectionPacing {
@@ -27,6 +45,7 @@ export function connectionPacing(p: Policy): ConnectionPacing {
     lineDeadline: p.limits.idle_timeout * 1000,
     minDataRate: p.limits.min_data_rate,
     maxJunkCommands: p.limits.max_junk_commands,
+    maxErrors: p.limits.max_errors,
   };
 }
 
@@ -39,7 +58,7 @@ export function connectionPacing(p: Policy): ConnectionPacing {
 export class BorderConnection extends SMTPConnection {
   /**
    * smtp-server's useXForward list compares exact addresses; policy gives CIDRs
-   * (smtp.xforward_hosts). The front decides per connection and sets this, so XFORWARD is
+   * (smtp.xforward_hosts). The listener decides per connection and sets this, so XFORWARD is
    * neither advertised to nor accepted from anyone else.
    */
   xforwardAllowed = false;
@@ -47,6 +66,20 @@ export class BorderConnection extends SMTPConnection {
   override _proxyCommandAllowed(command: string, option: 'useXClient' | 'useXForward'): boolean {
     if (command === 'XFORWARD' && !this.xforwardAllowed) return false;
     return super._proxyCommandAllowed(command, option);
+  }
+
+  /**
+   * smtp-server turns an A-label domain (xn--…) into Unicode, so a pure-ASCII address would
+   * look like one that needs SMTPUTF8 and be refused, and would be relayed in a form the
+   * client never sent. The address is kept as the client wrote it whenever that was ASCII.
+   */
+  override _parseAddressCommand(name: string, command: Buffer | string): ReturnType<SMTPConnection['_parseAddressCommand']> {
+    const parsed = super._parseAddressCommand(name, command);
+    if (parsed && NON_ASCII.test(parsed.address)) {
+      const sent = addressAsSent(command.toString());
+      if (sent !== null && !NON_ASCII.test(sent)) parsed.address = sent;
+    }
+    return parsed;
   }
 
   /** A MAIL consumed the XFORWARD attributes sent before it. */
@@ -68,18 +101,48 @@ export class BorderConnection extends SMTPConnection {
   }
 
   override handler_MAIL(command: Buffer, callback: () => void): void {
+    // A message announced bigger than the memory left for messages would be refused at its
+    // end anyway: say so before it is sent.
+    const size = /\sSIZE=(\d{1,15})(?:\s|$)/i.exec(command.toString('latin1'))?.[1];
+    if (size !== undefined && this.memory && Number(size) > this.memory.available) {
+      this.send(452, INSUFFICIENT_STORAGE);
+      return callback();
+    }
     this.xforwardUsed = this._xForward.size > 0;
     super.handler_MAIL(command, callback);
   }
 
-  override send(code: number, data?: string | string[] | null, context?: string | false): void {
-    // smtp-server's early-talker refusal: tell the front, which logs and counts it.
-    if (code === 421 && !this._ready && typeof data === 'string' && data.endsWith(' You talk too soon')) this.emit('early_talker');
-    if (typeof data === 'string' && ENHANCED_PREFIX.test(data)) return super.send(code, data, false);
-    return super.send(code, data, context);
+  /** The process's budget for message bytes in memory; the front sets it. */
+  memory: MessageMemory | null = null;
+
+  override handler_DATA(command: Buffer, callback: () => void): void {
+    // With the budget (nearly) spent, a transfer would only be read to be thrown away.
+    if (this.memory && this.memory.available < DATA_HEADROOM && this.session.envelope.rcptTo.length > 0) {
+      this.send(452, INSUFFICIENT_STORAGE);
+      return callback();
+    }
+    super.handler_DATA(command, callback);
   }
 
-  pacing: ConnectionPacing = { greetDelay: 100, lineDeadline: 300_000, minDataRate: 500, maxJunkCommands: 100 };
+  override send(code: number, data?: string | string[] | null, context?: string | false): void {
+    // smtp-server's early-talker refusal: tell the listener, which logs and counts it.
+    if (code === 421 && !this._ready && typeof data === 'string' && data.endsWith(' You talk too soon')) this.emit('early_talker');
+    if (typeof data === 'string' && ENHANCED_PREFIX.test(data)) super.send(code, data, false);
+    else super.send(code, data, context);
+    // Like Postfix's smtpd_hard_error_limit: a client that keeps getting errors (guessing
+    // recipients, a broken script, a probe) is shown the door instead of being answered forever.
+    // Recipients past max_recipients (452 4.5.3) are not errors: a mailing client pipelines
+    // its whole list and sends the rest in the next transaction (Postfix counts them apart too).
+    const overshoot = code === 452 && typeof data === 'string' && data.startsWith('4.5.3');
+    if (code >= 400 && code !== 421 && !overshoot && this._ready && ++this.errors >= this.pacing.maxErrors) {
+      this.emit('too_many_errors');
+      super.send(421, '4.7.0 Error: too many errors, closing connection', false);
+    }
+  }
+
+  private errors = 0;
+
+  pacing: ConnectionPacing = { greetDelay: 100, lineDeadline: 300_000, minDataRate: 500, maxJunkCommands: 100, maxErrors: 20 };
 
   /**
    * smtp-server holds every greeting back a hard-coded 100 ms to catch clients that talk
@@ -109,14 +172,14 @@ export class BorderConnection extends SMTPConnection {
    * second would hold a connection (and a transaction) forever. Every parser it creates
    * (a new one after STARTTLS) is watched here as bytes arrive: a command line must be
    * complete within lineDeadline of its first byte, and a message must keep arriving at
-   * minDataRate once DATA has run for lineDeadline.
+   * minDataRate, with no more than lineDeadline of credit in hand at any time.
    */
   override _createParser(): SMTPStream {
     const parser = super._createParser();
     const write = parser.write.bind(parser) as (chunk: Buffer, ...rest: unknown[]) => boolean;
     let lineStarted = 0;
-    let dataStarted = 0;
-    let dataBytes = 0;
+    /** When the rest of the message must have arrived by (0 outside DATA). */
+    let dataDeadline = 0;
     let refused = false;
     const replacement = (chunk: Buffer, ...rest: unknown[]): boolean => {
       if (refused) return true;
@@ -132,14 +195,14 @@ export class BorderConnection extends SMTPConnection {
       let late = false;
       if (parser._dataMode) {
         lineStarted = 0;
-        if (!dataStarted) {
-          dataStarted = now;
-          dataBytes = 0;
-        }
-        dataBytes += chunk.length;
-        late = minDataRate > 0 && now - dataStarted > lineDeadline + (dataBytes / minDataRate) * 1000;
+        dataDeadline ||= now + lineDeadline;
+        // Postfix's smtpd_min_data_rate: what arrived extends the deadline by the time it
+        // takes at the minimum rate, but never past lineDeadline from now. A burst therefore
+        // buys no more than one idle_timeout, not minutes of one byte every few seconds.
+        late = minDataRate > 0 && now > dataDeadline;
+        dataDeadline = Math.min(dataDeadline + (chunk.length / minDataRate) * 1000, now + lineDeadline);
       } else {
-        dataStarted = 0;
+        dataDeadline = 0;
         const lf = chunk.lastIndexOf(0x0a);
         if (lf < 0) {
           lineStarted ||= now;

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { SMTPServer, type SMTPServerSession, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerOptions } from 'smtp-server';
-import { Front } from './front.js';
+import { SmtpListener } from './listener.js';
 import { SmtpReplyError } from '../decision/replies.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import { Semaphore } from '../pipeline/runner.js';
@@ -8,8 +8,10 @@ import type { ClientInfo } from '../pipeline/context.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { unmapIpv4 } from '../net/ip.js';
+import { waitAtMost } from '../net/deadline.js';
 import { Session } from '../session/session.js';
 import { readMessage } from '../session/message-reader.js';
+import { MessageMemory } from '../pipeline/message-memory.js';
 import type { SessionDeps } from '../session/types.js';
 
 export interface SmtpDeps {
@@ -26,19 +28,22 @@ export interface SmtpDeps {
  * attributes and the DATA stream with its limits, and turns each step's answer into
  * smtp-server's callback. The only module that imports smtp-server.
  */
-export class SmtpFront {
+export class SmtpDoor {
   private readonly smtp: SMTPServer;
-  readonly front: Front;
+  readonly listener: SmtpListener;
   private readonly sessions = new Map<string, Session>();
   private readonly scans: Semaphore;
+  /** Message bytes held by all connections (limits.max_message_memory). */
+  readonly memory: MessageMemory;
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
 
   constructor(private readonly deps: SmtpDeps) {
     const p = deps.policy();
     this.scans = new Semaphore(p.policy.limits.max_concurrent_scans);
+    this.memory = new MessageMemory(p.policy.limits.max_message_memory);
     this.smtp = new SMTPServer(this.serverOptions(p));
-    this.front = new Front(this.smtp, deps.policy, deps.log, deps.metrics);
+    this.listener = new SmtpListener(this.smtp, deps.policy, deps.log, deps.metrics, this.memory);
   }
 
   private serverOptions(p: CompiledPolicy): SMTPServerOptions {
@@ -56,7 +61,7 @@ export class SmtpFront {
       hideDSN: true,
       // An MX sees many commands per session from clients that never authenticate.
       maxAllowedUnauthenticatedCommands: false,
-      // On when any host may send it; which hosts may is decided per connection (CIDRs) in Front.
+      // On when any host may send it; which hosts may is decided per connection (CIDRs) in SmtpListener.
       useXForward: pol.smtp.xforward_hosts.length > 0,
       socketTimeout: pol.limits.idle_timeout * 1000,
       closeTimeout: pol.limits.shutdown_grace * 1000,
@@ -81,6 +86,7 @@ export class SmtpFront {
     this.smtp.options.useXForward = pol.smtp.xforward_hosts.length > 0;
     this.smtp.options.socketTimeout = pol.limits.idle_timeout * 1000;
     this.scans.setLimit(pol.limits.max_concurrent_scans);
+    this.memory.setLimit(pol.limits.max_message_memory);
   }
 
   /** This transaction's client when XFORWARD named one, else null (the connection's client stands). */
@@ -146,10 +152,12 @@ export class SmtpFront {
   private async onData(stream: SMTPServerDataStream, smtpSession: SMTPServerSession): Promise<string> {
     const s = this.session(smtpSession);
     this.inFlight++;
+    let reserved = 0;
     try {
       const policy = this.deps.policy();
       const limits = policy.policy.limits;
-      const msg = await readMessage(stream, { maxSize: limits.max_message_size, maxLineLength: limits.max_line_length });
+      const msg = await readMessage(stream, { maxSize: limits.max_message_size, maxLineLength: limits.max_line_length, memory: this.memory });
+      reserved = msg.reserved ?? 0;
       // Content-filter mode: Postfix's queue id of this message (XFORWARD IDENT), so one grep
       // finds it before and after us.
       const ident = smtpSession.xForward?.get('IDENT');
@@ -162,6 +170,7 @@ export class SmtpFront {
       if (!result.accepted) throw new SmtpReplyError(result.reply);
       return `${result.reply.enhanced} ${result.reply.text}`;
     } finally {
+      this.memory.release(reserved);
       this.inFlight--;
       if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
     }
@@ -179,15 +188,12 @@ export class SmtpFront {
    * finished (relayed and answered) before we return, up to `graceMs`.
    */
   async stop(graceMs: number): Promise<void> {
-    await this.front.stopAccepting();
+    await this.listener.stopAccepting();
     const deadline = Date.now() + graceMs;
     // Tell smtp-server to answer 421 to any further command.
     this.smtp.close(() => undefined);
     if (this.inFlight > 0) {
-      await Promise.race([
-        new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
-        new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref()),
-      ]);
+      await waitAtMost(new Promise<void>((resolve) => this.idleWaiters.push(resolve)), Math.max(0, deadline - Date.now()));
     }
     // Let the last replies flush, then close what is left.
     await new Promise((r) => setTimeout(r, 50));

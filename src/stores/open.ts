@@ -22,6 +22,8 @@ export interface OpenStoreOptions {
   access?: 'write' | 'read';
   /** Who opens it, as named to a process refused by the writer lock ("serve", "learn"…). */
   role?: string;
+  /** Embedded store: sync every acknowledged write (the default), or once at close (a batch command). */
+  sync?: 'each' | 'on_close';
 }
 
 /**
@@ -33,7 +35,7 @@ export interface OpenStoreOptions {
 export async function openStore(policy: CompiledPolicy, log: Logger, metrics: Metrics | null, options: OpenStoreOptions = {}): Promise<Store> {
   const s = policy.policy.store;
   if (!s.redis) {
-    return new SqliteStore({ dataDir: path.resolve(s.data_dir), access: options.access ?? 'write', role: options.role ?? 'serve', retention: bayesRetention(policy.policy), log, metrics });
+    return new SqliteStore({ dataDir: path.resolve(s.data_dir), access: options.access ?? 'write', role: options.role ?? 'serve', sync: options.sync ?? 'each', retention: bayesRetention(policy.policy), log, metrics });
   }
   // ioredis is loaded only when Redis is configured: an embedded setup starts without it.
   const { RedisStore } = await import('./redis/redis-store.js');

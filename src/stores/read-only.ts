@@ -1,9 +1,9 @@
-import type { BayesClass, GreylistOptions, GreylistResult, LearnResult, Store } from './types.js';
+import type { BayesClass, GreylistOptions, GreylistResult, LearnResult, RateLimiterSpec, Store } from './types.js';
 
 /**
  * A view of a store that serves every read and turns every write into a no-op: what `scan`
  * and `/checkv2` judge with, so scanning a message changes nothing a live transaction
- * would see (no greylist entry, no rate-limit count, no history line, no Bayes training).
+ * would see (no greylist entry, no rate-limit count, no history line, no Bayes or neural training, no remembered reply id).
  *
  * Greylisting cannot defer what it cannot record (the retry would be deferred again for
  * ever), so the view answers every triplet as already passed: a scan shows the verdict a
@@ -20,6 +20,9 @@ class ReadOnlyStore implements Store {
 
   greylistCheck(_group: string, _id: string, _options: GreylistOptions): Promise<GreylistResult> {
     return Promise.resolve({ state: 'known', retryAfter: 0 });
+  }
+  greylistConfirm(): Promise<boolean> {
+    return Promise.resolve(false);
   }
   greylistList(match: string, limit: number) {
     return this.inner.greylistList(match, limit);
@@ -51,14 +54,26 @@ class ReadOnlyStore implements Store {
   fuzzyFind(shingles: readonly number[], minMatched: number) {
     return this.inner.fuzzyFind(shingles, minMatched);
   }
+  neuralLoad() {
+    return this.inner.neuralLoad();
+  }
+  neuralSave(): Promise<boolean> {
+    return Promise.resolve(false);
+  }
+  replyRemember(): Promise<void> {
+    return Promise.resolve();
+  }
+  replyKnown(ids: readonly string[]) {
+    return this.inner.replyKnown(ids);
+  }
   historyPush(): Promise<void> {
     return Promise.resolve();
   }
   historyRead(limit: number) {
     return this.inner.historyRead(limit);
   }
-  rateLimiterBackend() {
-    return this.inner.rateLimiterBackend();
+  rateLimiter(spec: RateLimiterSpec) {
+    return this.inner.rateLimiter(spec);
   }
   roundTrips(): number {
     return this.inner.roundTrips();

@@ -1,3 +1,4 @@
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 /**
  * The one interface behind which shared state lives, made of one part per feature
  * (greylist, counters, Bayes, history). Two implementations: sqlite/ (the embedded default,
@@ -25,6 +26,12 @@ export interface GreylistOptions {
   autoAllowAfter: number;
   /** Seconds an auto-allowed group stays allowed without activity. */
   autoAllowTtl: number;
+  /**
+   * A retry after the delay answers `due` and records nothing: the caller confirms the pass
+   * with greylistConfirm once the message was accepted, so a retry refused for its content
+   * neither passes nor counts toward auto-allow.
+   */
+  confirmLater?: boolean;
 }
 
 export type GreylistState =
@@ -34,6 +41,8 @@ export type GreylistState =
   | 'early'
   /** Retried after the delay, within the window: accept (first pass). */
   | 'passed'
+  /** Retried after the delay, with confirmLater: accept, and confirm the pass if the message is accepted. */
+  | 'due'
   /** Passed before and still remembered: accept. */
   | 'known'
   /** The group (client network) is auto-allowed: accept without looking at the triplet. */
@@ -73,8 +82,14 @@ export interface BayesRetention {
 
 export const DEFAULT_BAYES_RETENTION: BayesRetention = { expireSeconds: 180 * 86_400, maxTokens: 2_000_000 };
 
-/** Counters a rate-limit check needs; rate-limiter-flexible gets its backend from here. */
-export type RateLimiterBackend = { kind: 'memory' } | { kind: 'redis'; client: unknown; prefix: string };
+/** One rate limiter: `points` events per key in `duration` seconds, named for its keys. */
+export interface RateLimiterSpec {
+  name: string;
+  points: number;
+  duration: number;
+  /** Called on each count made on this machine alone because the shared store is away. */
+  onInsurance: () => void;
+}
 
 export interface GreylistPart {
   /**
@@ -84,6 +99,12 @@ export interface GreylistPart {
    * `group` may not contain `|`. A pass is durable before this resolves.
    */
   greylistCheck(group: string, id: string, options: GreylistOptions): Promise<GreylistResult>;
+  /**
+   * Record the pass of an entry that answered `due` (its message was accepted), counting it
+   * toward the group's auto-allow; atomic, so two accepted retries count once. Returns true
+   * when this call passed it (false: already passed, expired or unknown). Durable before it resolves.
+   */
+  greylistConfirm(group: string, id: string, options: GreylistOptions): Promise<boolean>;
   /** Entries whose `group|id` key contains `match` (all when empty), for the admin view; at most `limit`. */
   greylistList(match: string, limit: number): Promise<GreylistEntry[]>;
   /** Mark an entry (`group|id`) passed at once (admin release). Returns false when it did not exist. */
@@ -138,11 +159,35 @@ export interface FuzzyPart {
   fuzzyFind(shingles: readonly number[], minMatched: number): Promise<FuzzyMatch | null>;
 }
 
-export interface Store extends GreylistPart, CounterPart, BayesPart, HistoryPart, FuzzyPart {
+/** The neural layer's model as stored: an opaque serialised form and its version (each save adds one). */
+export interface NeuralRecord {
+  version: number;
+  model: string;
+}
+
+export interface NeuralPart {
+  /** The stored model, or null before the first save. */
+  neuralLoad(): Promise<NeuralRecord | null>;
+  /**
+   * Compare-and-set: store `model` as version `expected + 1` only when the stored version is
+   * still `expected` (0: nothing stored yet). False when another writer saved first; the
+   * caller reloads and retries, so concurrent training never loses or mixes an update.
+   */
+  neuralSave(expected: number, model: string): Promise<boolean>;
+}
+
+export interface ReplyPart {
+  /** Remember Message-IDs our own users sent (already reduced to keys by the caller) for `ttlSeconds`. */
+  replyRemember(ids: readonly string[], ttlSeconds: number): Promise<void>;
+  /** Which of `ids` are remembered (in order). */
+  replyKnown(ids: readonly string[]): Promise<boolean[]>;
+}
+
+export interface Store extends GreylistPart, CounterPart, BayesPart, HistoryPart, FuzzyPart, NeuralPart, ReplyPart {
   readonly kind: 'sqlite' | 'redis';
 
-  /** What rate-limiter-flexible should count in. */
-  rateLimiterBackend(): RateLimiterBackend;
+  /** A rate limiter that counts where this store keeps its state (see rate-limiter.ts). */
+  rateLimiter(spec: RateLimiterSpec): RateLimiterAbstract;
 
   /** Requests sent to a remote store so far (0 for the embedded one): for benchmarks and metrics. */
   roundTrips(): number;

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { ratelimitCheck } from '../../src/checks/ratelimit/index.js';
 import { foldAddress } from '../../src/mail/address.js';
 import { RuleLimiters } from '../../src/checks/ratelimit/limiters.js';
+import { memoryRateLimiter } from '../../src/stores/rate-limiter.js';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
 import { defaultPolicy } from '../../src/policy/load.js';
 import { compilePolicy } from '../../src/policy/compiled.js';
@@ -10,6 +11,7 @@ import { policySchema } from '../../src/policy/schema.js';
 import { newTransaction } from '../../src/pipeline/transaction.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import type { Check } from '../../src/pipeline/check.js';
+import { chargeAccepted } from '../../src/pipeline/accepted.js';
 
 const rule = (o: Record<string, unknown>) => ({ name: 'r', key: 'ip', count: 'messages', rate: 2, window: 60, ...o });
 
@@ -55,10 +57,33 @@ describe('rate limit check', () => {
     await c.connect!.run(tx(conn));
     assert.equal((await c.connect!.run(tx(conn))).force?.reply.code, 421);
     const rej = [rule({ name: 'rej', key: 'sender_domain', count: 'recipients', rate: 1, action: 'reject' })];
-    await c.rcpt!.run(tx(rej));
+    const first = tx(rej);
+    await c.rcpt!.run(first);
+    first.envelope.rcpts.push('u@example.com');
+    await chargeAccepted(first);
     const out = await c.rcpt!.run(tx(rej));
     assert.deepEqual(out.force?.reply, { code: 550, enhanced: '5.7.1', text: 'Rate limit exceeded (rej)' });
     assert.equal(out.force?.action, 'reject');
+  });
+
+  it('charges limits keyed by sender or recipient only for accepted messages, once per transaction', async () => {
+    const c = checks();
+    const rules = [rule({ name: 'per_sender', key: 'sender', rate: 2 }), rule({ name: 'per_rcpt', key: 'recipient', rate: 2 })];
+    // Named but never sent: nothing is spent, however often.
+    for (let i = 0; i < 5; i++) {
+      assert.equal((await c.mail!.run(tx(rules))).force, undefined);
+      assert.equal((await c.rcpt!.run(tx(rules))).force, undefined);
+    }
+    for (let i = 0; i < 2; i++) {
+      const t = tx(rules);
+      await c.mail!.run(t);
+      await c.rcpt!.run(t);
+      t.envelope.rcpts.push('u@example.com');
+      await chargeAccepted(t);
+      await chargeAccepted(t);
+    }
+    assert.match((await c.mail!.run(tx(rules))).force?.reply.text ?? '', /^Rate limit exceeded \(per_sender\)/, 'two accepted messages spend a rate of 2');
+    assert.match((await c.rcpt!.run(tx(rules, { from: 'other@y.org' }))).force?.reply.text ?? '', /^Rate limit exceeded \(per_rcpt\)/);
   });
 
   it('never counts the null sender per sender, nor allow-listed or trusted clients', async () => {
@@ -71,7 +96,7 @@ describe('rate limit check', () => {
   });
 
   it('keeps its limiters while the rules stay the same, and rebuilds them when they change', () => {
-    const limiters = new RuleLimiters({ kind: 'memory' }, () => undefined);
+    const limiters = new RuleLimiters({ rateLimiter: memoryRateLimiter }, () => undefined);
     const p = (rules: unknown[], version: string) => compilePolicy(policySchema.parse({ ratelimit: { rules } }), '', version);
     const a = limiters.for(p([rule({})], 'v1'));
     assert.equal(limiters.for(p([rule({})], 'v2'))[0]?.limiter, a[0]?.limiter, 'another file changed: same limiters');

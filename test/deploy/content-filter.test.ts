@@ -147,6 +147,21 @@ describe('content_filter mode against a real Postfix (docs/postfix.md recipe)', 
     await waitForLog(() => pf.log(), new RegExp(`${entry.queueId}: to=<someone@remote\\.test>, relay=none.*status=sent \\(sent out\\)`));
   });
 
+  test('an answer to a message our user sent through the content filter scores REPLY; the same answer to an unknown id does not', async () => {
+    // Our user, on Postfix's own network (trusted): its Message-ID is remembered.
+    const sent = await send(pf.port, { id: 'cf-sent', from: 'cf-author@example.com', to: 'someone@remote.test' });
+    assert.equal(sent.code, 0, sent.out);
+    await waitForHistory(bp.store, (e) => e.from === 'cf-author@example.com');
+    const answer = await send(pf.port, { id: 'cf-answer', from: 'cf-friend@origin.test', localAddress: '127.0.0.55', headers: ['In-Reply-To: <cf-sent@origin.test>'] });
+    assert.equal(answer.code, 0, answer.out);
+    const entry = await waitForHistory(bp.store, (e) => e.from === 'cf-friend@origin.test');
+    assert.ok(entry.hits.some(([name]) => name === 'REPLY'), JSON.stringify(entry.hits));
+    const cold = await send(pf.port, { id: 'cf-cold', from: 'cf-cold@origin.test', localAddress: '127.0.0.55', headers: ['In-Reply-To: <cf-never-sent@origin.test>'] });
+    assert.equal(cold.code, 0, cold.out);
+    const coldEntry = await waitForHistory(bp.store, (e) => e.from === 'cf-cold@origin.test');
+    assert.equal(coldEntry.hits.some(([name]) => name === 'REPLY'), false, JSON.stringify(coldEntry.hits));
+  });
+
   test('mail picked up locally (sendmail) passes the filter as from Postfix itself', async () => {
     await new Promise<void>((resolve, reject) => {
       const child = spawn('/usr/sbin/sendmail', ['-C', pf.confDir, '-f', 'root@example.com', 'user@example.com']);

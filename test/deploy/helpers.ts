@@ -6,7 +6,7 @@ import type { PostfixInstance } from '../helpers/postfix.js';
 /** Send one message with swaks from a chosen loopback address; returns Postfix's queue id. */
 export async function send(
   port: number,
-  opts: { from?: string; to?: string; id: string; localAddress?: string; helo?: string; subject?: string },
+  opts: { from?: string; to?: string; id: string; localAddress?: string; helo?: string; subject?: string; headers?: string[] },
 ): Promise<{ code: number; out: string; queueId: string }> {
   const args = [
     '--server', `127.0.0.1:${port}`,
@@ -17,6 +17,7 @@ export async function send(
     '--header', `Message-Id: <${opts.id}@origin.test>`,
     '--header', `Subject: ${opts.subject ?? opts.id}`,
   ];
+  for (const h of opts.headers ?? []) args.push('--header', h);
   if (opts.localAddress) args.push('--local-interface', opts.localAddress);
   const r = await swaks(args);
   return { ...r, queueId: /queued as ([A-Z0-9]+)/.exec(r.out)?.[1] ?? '' };

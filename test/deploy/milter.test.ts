@@ -61,7 +61,7 @@ describe('milter mode against a real Postfix (docs/postfix.md recipe)', () => {
     assert.ok(!(await pf.messages('user')).some((m) => m.includes('<mi-deny@origin.test>')));
   });
 
-  test('a clean message reaches the mailbox with our X-Spam-* fields; forged inbound ones are gone', async () => {
+  test('a clean message reaches the mailbox with our X-Spam-* fields; forged inbound X-Spam-* and Authentication-Results are gone', async () => {
     const r = await swaks([
       '--server', `127.0.0.1:${pf.port}`,
       '--from', 'sender@origin.test',
@@ -72,6 +72,9 @@ describe('milter mode against a real Postfix (docs/postfix.md recipe)', () => {
       '--header', 'Subject: hello',
       '--add-header', 'X-Spam-Flag: YES',
       '--add-header', 'X-Spam-Score: -100',
+      // One in our name (a forgery) and one from another host, which stays.
+      '--add-header', 'Authentication-Results: mx.borderpatrol.test; spf=pass smtp.mailfrom=sender@origin.test',
+      '--add-header', 'Authentication-Results: relay.other.example; dkim=pass header.d=origin.test',
     ]);
     assert.equal(r.code, 0, r.out);
     const queueId = /queued as ([A-Z0-9]+)/.exec(r.out)?.[1] ?? '';
@@ -83,6 +86,8 @@ describe('milter mode against a real Postfix (docs/postfix.md recipe)', () => {
     assert.match(msg, /^X-Spam-Action: accept$/m);
     assert.match(msg, /^X-Spam-Status: No, score=0\.00 /m);
     assert.doesNotMatch(msg, /X-Spam-Score: -100/);
+    assert.doesNotMatch(msg, /Authentication-Results: mx\.borderpatrol\.test/);
+    assert.match(msg, /^Authentication-Results: relay\.other\.example; dkim=pass header\.d=origin\.test$/m);
     // Postfix delivered it (its own Received, no relay through us) and the body is intact.
     assert.match(msg, /by postfix\.test \(Postfix\) with ESMTP id /);
     assert.doesNotMatch(msg, /\(Borderpatrol\)/);
@@ -91,6 +96,21 @@ describe('milter mode against a real Postfix (docs/postfix.md recipe)', () => {
     assert.equal(entry.ip, '127.0.0.55');
     assert.equal(entry.helo, 'origin.example');
     assert.deepEqual(entry.rcpts, ['user@example.com']);
+  });
+
+  test('an answer to a message our user sent through the milter scores REPLY; the same answer to an unknown id does not', async () => {
+    // Our user, on Postfix's own network (trusted): its Message-ID is remembered.
+    const sent = await send(pf.port, { id: 'mt-sent', from: 'mt-author@example.com', to: 'user@example.com' });
+    assert.equal(sent.code, 0, sent.out);
+    await waitForHistory(bp.store, (e) => e.from === 'mt-author@example.com');
+    const answer = await send(pf.port, { id: 'mt-answer', from: 'mt-friend@origin.test', localAddress: '127.0.0.55', headers: ['In-Reply-To: <mt-sent@origin.test>'] });
+    assert.equal(answer.code, 0, answer.out);
+    const entry = await waitForHistory(bp.store, (e) => e.from === 'mt-friend@origin.test');
+    assert.ok(entry.hits.some(([name]) => name === 'REPLY'), JSON.stringify(entry.hits));
+    const cold = await send(pf.port, { id: 'mt-cold', from: 'mt-cold@origin.test', localAddress: '127.0.0.55', headers: ['In-Reply-To: <mt-never-sent@origin.test>'] });
+    assert.equal(cold.code, 0, cold.out);
+    const coldEntry = await waitForHistory(bp.store, (e) => e.from === 'mt-cold@origin.test');
+    assert.equal(coldEntry.hits.some(([name]) => name === 'REPLY'), false, JSON.stringify(coldEntry.hits));
   });
 
   test('a 45 KB header field, folded over 1,500 lines, comes through whole', async () => {

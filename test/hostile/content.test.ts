@@ -103,6 +103,20 @@ describe('hostile content: NUL bytes, bad UTF-8, MIME bombs, endless base64, 25 
     rcptNoUtf8.c.close();
   });
 
+  test('an A-label (punycode) domain is plain ASCII: accepted without SMTPUTF8 and relayed as it was sent', async () => {
+    const e = await envelope(bp.port, 'a@xn--exmple-cua.com', 'user@example.com');
+    assert.equal(e.mail, 250, e.mailText);
+    assert.equal(e.rcpt, 250, e.rcptText);
+    assert.equal((await e.c.command('DATA')).code, 354);
+    e.c.write(`Subject: a-label\r\nMessage-ID: <a-label@origin.test>\r\n\r\nhi\r\nEND-OF-MESSAGE a-label\r\n.\r\n`);
+    const r = await e.c.reply(20_000);
+    assert.equal(r.code, 250, r.text);
+    e.c.close();
+    assert.equal(await waitForMessage(pf, 'user', 'a-label'), 1);
+    const got = (await pf.messages('user')).find((m) => m.includes('<a-label@origin.test>')) ?? '';
+    assert.match(got, /^Return-Path: <a@xn--exmple-cua\.com>$/m);
+  });
+
   test('a UTF-8 sender with SMTPUTF8 and invalid UTF-8 in the headers and body (with and without SMTPUTF8) are relayed byte for byte', async () => {
     for (const [label, from, params] of [
       ['utf8-session', 'j\xc3\xb6rg@origin.test', ' SMTPUTF8 BODY=8BITMIME'],

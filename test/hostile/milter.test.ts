@@ -201,7 +201,7 @@ describe('milter door: protocol and hostile input', () => {
     assert.equal(entries.find((e) => e.from === 'nc-one@origin.test')?.ip, '192.0.2.70');
   });
 
-  test('two transactions on one connection; inbound X-Spam-* deleted, ours inserted, then accept', async () => {
+  test('two transactions on one connection; inbound X-Spam-* and a forged Authentication-Results deleted, ours inserted, then accept', async () => {
     const m = await session('127.0.0.1');
     try {
       // The first is abandoned after MAIL (RSET): ABORT, no reply.
@@ -212,7 +212,16 @@ describe('milter door: protocol and hostile input', () => {
       assert.equal(describeReply(await m.reply()), 'c');
       m.send(Cmd.RCPT, '<user@example.com>\0');
       assert.equal(describeReply(await m.reply()), 'c');
-      for (const [name, value] of [['Subject', ' two'], ['X-Spam-Flag', ' NO'], ['Message-Id', ' <two@origin.test>'], ['X-Spam-Flag', ' NO']]) m.send(Cmd.HEADER, `${name}\0${value}\0`);
+      const fields = [
+        ['Subject', ' two'],
+        ['X-Spam-Flag', ' NO'],
+        ['Authentication-Results', ' other.example; dkim=pass'],
+        ['Message-Id', ' <two@origin.test>'],
+        // In our name (our host name is the authserv-id): a forgery.
+        ['Authentication-Results', ' mx.borderpatrol.test; spf=pass smtp.mailfrom=second@origin.test'],
+        ['X-Spam-Flag', ' NO'],
+      ];
+      for (const [name, value] of fields) m.send(Cmd.HEADER, `${name}\0${value}\0`);
       m.send(Cmd.EOH);
       assert.equal(describeReply(await m.reply()), 'c');
       m.send(Cmd.BODY, 'hello\r\n');
@@ -225,8 +234,10 @@ describe('milter door: protocol and hostile input', () => {
         replies.push(describeReply(r).replace(/\0/g, '|'));
         if (!r || [Reply.ACCEPT, Reply.CONTINUE, Reply.REPLYCODE, Reply.DISCARD].includes(r.command as never)) break;
       }
-      // CHGHEADER with an empty value: instance 2, then instance 1 (describeReply drops the final NUL).
-      assert.deepEqual(replies.slice(0, 2), ['m |||\u0002X-Spam-Flag|', 'm |||\u0001X-Spam-Flag|']);
+      // CHGHEADER with an empty value deletes that instance of the name, last first
+      // (describeReply drops the final NUL); the other host's Authentication-Results stays.
+      assert.deepEqual(replies.slice(0, 3), ['m |||\u0002X-Spam-Flag|', 'm |||\u0002Authentication-Results|', 'm |||\u0001X-Spam-Flag|']);
+      assert.equal(replies.filter((r) => r.startsWith('m ')).length, 3);
       // Ours go in below Postfix's Received (INSHEADER from position 1), in order.
       const inserted = replies.filter((r) => r.startsWith('i '));
       assert.equal(inserted[0], 'i |||\u0001X-Spam-Flag| NO');

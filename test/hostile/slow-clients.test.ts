@@ -76,6 +76,41 @@ describe('slow and greedy clients', () => {
     assert.ok(!msgs.some((m) => m.includes(`<${id}@origin.test>`)), 'nothing of the slow message was delivered');
   });
 
+  test('a fast start buys no credit: 100 KB at once, then a byte every half second, gets 421 4.4.2 within idle_timeout', async () => {
+    const c = await openData(bp.port);
+    const id = 'burst-then-drip';
+    // 100 KB is 200 s at min_data_rate (500 B/s): averaged over DATA, it would carry a trickle for minutes.
+    c.write(`Subject: ${id}\r\nMessage-ID: <${id}@origin.test>\r\n\r\n` + ('y'.repeat(998) + '\r\n').repeat(100));
+    const started = Date.now();
+    const dripping = trickle(c, 'x'.repeat(60) + '\r\n.\r\n', 500, 15_000);
+    const r = await c.reply(15_000);
+    const took = Date.now() - started;
+    assert.equal(r.code, 421, r.text);
+    assert.match(r.text, /4\.4\.2 /);
+    assert.ok(took < 5000, `the trickle after the burst lasted ${took} ms`);
+    await dripping;
+    const msgs = await pf.messages('user');
+    assert.ok(!msgs.some((m) => m.includes(`<${id}@origin.test>`)), 'nothing of the slow message was delivered');
+  });
+
+  test('twenty error replies in one connection: 421 4.7.0 and the connection is closed (smtpd_hard_error_limit)', async () => {
+    const c = await connectFrom(bp.port, '127.0.0.3');
+    await c.hello();
+    const codes: number[] = [];
+    for (let i = 0; i < 25 && !c.closed; i++) {
+      c.write(`RCPT TO:<guess${i}@example.com>\r\n`);
+      const r = await c.reply().catch(() => null);
+      if (!r) break;
+      codes.push(r.code);
+      if (r.code === 421) {
+        assert.match(r.text, /4\.7\.0 /);
+        break;
+      }
+    }
+    assert.deepEqual(codes, [...Array(20).fill(503), 421], codes.join(' '));
+    assert.ok(await c.waitClosed(3000), 'connection closed');
+  });
+
   test('twenty slow clients at once are all cut, and a normal client is served during and after', async () => {
     const slow = await Promise.all(Array.from({ length: 20 }, (_, i) => connectFrom(bp.port, `127.0.1.${i + 1}`)));
     await Promise.all(slow.map((c) => c.hello()));

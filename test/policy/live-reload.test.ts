@@ -5,6 +5,9 @@ import path from 'node:path';
 import { startPostfix, type PostfixInstance } from '../helpers/postfix.js';
 import { RawSmtp } from '../helpers/raw-smtp.js';
 import { startServer, type RunningServer } from '../../src/main.js';
+
+/** The status's problem details (which quote file lines) are for the admin only. */
+const ADMIN_PASSWORD = 'reload-test';
 import { BASE_FILES, capturingLogger, cli, serverOverrides, tempPolicies, waitUntil } from './helpers.js';
 
 /** Hot reload must land within this long after the file is written (issue 4). */
@@ -34,7 +37,7 @@ describe('live policy edits on a running server (real Postfix downstream)', () =
   before(async () => {
     pf = await startPostfix();
     dir = await tempPolicies(BASE_FILES);
-    server = await startServer({ policiesDir: dir, overrides: serverOverrides(dir, pf.port), logger: log.logger });
+    server = await startServer({ policiesDir: dir, overrides: serverOverrides(dir, pf.port, { 'admin.password': ADMIN_PASSWORD }), logger: log.logger });
   });
 
   after(async () => {
@@ -58,7 +61,7 @@ describe('live policy edits on a running server (real Postfix downstream)', () =
 
     await fs.writeFile(file, good + 'new-spammer.example\nthis is not a domain\n');
     await waitUntil('the broken edit is noticed', () => !server.policy.status().ok, 5000);
-    const status = (await (await fetch(adminUrl('/policy/status'))).json()) as { ok: boolean; version: string; problems: Array<{ file: string; line: number; message: string }> };
+    const status = (await (await fetch(adminUrl('/policy/status'), { headers: { Password: ADMIN_PASSWORD } })).json()) as { ok: boolean; version: string; problems: Array<{ file: string; line: number; message: string }> };
     assert.equal(status.ok, false);
     assert.equal(status.version, versionBefore, 'the previous policy stays in force');
     assert.deepEqual(

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { sessionBench, message } from './helpers.js';
 import { legalReply } from '../../src/decision/replies.js';
 import type { StepResult } from '../../src/session/types.js';
+import { splitMessage } from '../../src/mail/header-block.js';
 
 /**
  * The SMTP rules of a Session, without a socket: each spec is one line of the protocol
@@ -140,7 +141,8 @@ describe('Session: DATA', () => {
     const bench = await sessionBench(QUIET);
     const s = await upToRcpt(bench);
     await s.rcpt('bob@example.com');
-    const r = await s.data(message({ 'X-Spam-Flag': 'NO (forged by the sender)' }));
+    const input = message({ 'X-Spam-Flag': 'NO (forged by the sender)' });
+    const r = await s.data(input);
     assert.equal(r.accepted, true);
     assert.equal(`${r.reply.code} ${r.reply.text}`, '250 Ok: queued as 4XYZ');
     assert.equal(r.queueId, '4XYZ');
@@ -148,7 +150,8 @@ describe('Session: DATA', () => {
     assert.match(relayed, /^Received: from mail\.sender\.test \(unknown \[192\.0\.2\.10\]\)/);
     assert.match(relayed, /\r\nX-Spam-Flag: NO\r\n/);
     assert.doesNotMatch(relayed, /forged by the sender/, 'the inbound X-Spam-Flag is removed');
-    assert.deepEqual(r.headers.remove, ['x-spam-flag']);
+    // For a door that edits instead of relaying (milter): the forged field, by position.
+    assert.deepEqual(r.headers.removeAt.map((i) => splitMessage(input).fields[i]?.name), ['X-Spam-Flag']);
   });
 
   it('GTUBE → 554 5.7.1 at end of data, nothing relayed', async () => {

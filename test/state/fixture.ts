@@ -31,9 +31,9 @@ export interface Attempt {
 }
 
 /** One SMTP session with one message; each reply as "CODE TEXT". */
-export async function attempt(port: number, o: { from?: string; rcpts?: string[]; messageId?: string; body?: string } = {}): Promise<Attempt> {
+export async function attempt(port: number, o: { from?: string; rcpts?: string[]; messageId?: string; body?: string; localAddress?: string } = {}): Promise<Attempt> {
   const started = Date.now();
-  const c = await RawSmtp.connect(port);
+  const c = await RawSmtp.connect(port, '127.0.0.1', o.localAddress);
   const out: Attempt = { greeting: '', rcpts: [], ms: 0 };
   try {
     const greeting = await c.reply();

@@ -75,6 +75,22 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       assert.equal((await store.greylistCheck(g, 's6@x.org|r@example.com', opts({ autoAllowAfter: 0 }))).state, 'new');
     });
 
+    it('with confirmLater, a due retry records nothing until confirmed, and counts once toward auto-allow', async () => {
+      const g = group();
+      const o = opts({ delay: 1, autoAllowAfter: 1, confirmLater: true });
+      assert.equal((await store.greylistCheck(g, 'd@x.org|r@example.com', o)).state, 'new');
+      await sleep(1100);
+      assert.deepEqual(await store.greylistCheck(g, 'd@x.org|r@example.com', o), { state: 'due', retryAfter: 0 });
+      assert.equal((await store.greylistCheck(g, 'd@x.org|r@example.com', o)).state, 'due', 'an unconfirmed retry is not a pass');
+      assert.equal((await store.greylistCheck(g, 'e@x.org|r@example.com', o)).state, 'new', 'nor does it count toward auto-allow');
+      const confirms = await Promise.all(Array.from({ length: 5 }, () => store.greylistConfirm(g, 'd@x.org|r@example.com', o)));
+      assert.equal(confirms.filter(Boolean).length, 1, 'concurrent confirmations pass it once');
+      assert.deepEqual(await store.greylistCheck(g, 'f@x.org|r@example.com', o), { state: 'allowed', retryAfter: 0 });
+      assert.equal((await store.greylistCheck(g, 'd@x.org|r@example.com', opts())).state, 'known');
+      assert.equal(await store.greylistConfirm(g, 'nobody@x.org|r@example.com', o), false, 'an unknown entry is not created');
+      assert.equal((await store.greylistCheck(g, 'nobody@x.org|r@example.com', opts({ autoAllowAfter: 0 }))).state, 'new');
+    });
+
     it('refuses a group that would break the key layout', async () => {
       await assert.rejects(store.greylistCheck('a|b', 'x', opts()));
       await assert.rejects(store.greylistCheck('a}b', 'x', opts()));
@@ -164,6 +180,29 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       assert.equal(await store.fuzzyDelete(da, a), true);
       assert.equal(await store.fuzzyDelete(da, a), false);
       assert.equal(await store.fuzzyFind(near, 1), null);
+    });
+
+    it('saves the neural model by compare-and-set on its version, one winner among racing savers', async () => {
+      const first = await store.neuralLoad();
+      const base = first?.version ?? 0;
+      assert.equal(await store.neuralSave(base + 5, 'stale'), false, 'a version that is not the stored one is refused');
+      assert.equal(await store.neuralSave(base, `m-${base}`), true);
+      assert.deepEqual(await store.neuralLoad(), { version: base + 1, model: `m-${base}` });
+      // Twenty writers that all read version base+1: exactly one may save.
+      const saved = await Promise.all(Array.from({ length: 20 }, (_, i) => store.neuralSave(base + 1, `racer-${i}`)));
+      assert.equal(saved.filter(Boolean).length, 1, saved.join(','));
+      const after = await store.neuralLoad();
+      assert.equal(after?.version, base + 2);
+      assert.equal(after?.model, `racer-${saved.indexOf(true)}`);
+    });
+
+    it('remembers reply ids until they expire', async () => {
+      const [a, b, c] = [uid(), uid(), uid()];
+      await store.replyRemember([a, b], 1);
+      assert.deepEqual(await store.replyKnown([a, c, b]), [true, false, true]);
+      assert.deepEqual(await store.replyKnown([]), []);
+      await sleep(2100);
+      assert.deepEqual(await store.replyKnown([a, b]), [false, false]);
     });
 
     it('keeps a bounded history, newest first', async () => {

@@ -212,6 +212,37 @@ describe('redis Bayes: one key per token, spread, expiring, capped', () => {
       }
     });
 
+    it(`${setup.name}: Bayes data of the older two-hash layout is moved to one key per token on start`, async () => {
+      const prefix = `legacy-${setup.name}:`;
+      const raw = new RedisStore({ url: setup.url(), prefix: 'unused:', commandTimeout: 2000, log: silentLogger(), metrics: null });
+      await raw.ready();
+      const tokens = Array.from({ length: 1500 }, (_v, i) => `old${i}`);
+      await raw.client.hset(`${prefix}{bayes}:spam`, Object.fromEntries(tokens.map((t) => [t, '3'])));
+      await raw.client.hset(`${prefix}{bayes}:ham`, { old0: '2', hamonly: '5' });
+      await raw.client.hset(`${prefix}{bayes}:totals`, { spam: '40', ham: '12' });
+      await raw.client.hset(`${prefix}{bayes}:learned`, { 'digest-a': 'spam' });
+      const s = open(prefix);
+      try {
+        await s.ready();
+        assert.equal(await s.legacyMoved, 1502);
+        assert.deepEqual(await s.bayesGetTokens(['old0', 'old1499', 'hamonly']), [
+          { spam: 3, ham: 2 },
+          { spam: 3, ham: 0 },
+          { spam: 0, ham: 5 },
+        ]);
+        assert.deepEqual(await s.bayesTotals(), { spam: 40, ham: 12 });
+        assert.equal(await s.bayesLearn('digest-a', ['x'], 'spam'), 'already_learned');
+        assert.equal(await raw.client.exists(`${prefix}{bayes}:spam`, `${prefix}{bayes}:totals`, `${prefix}{bayes}:learned`), 0, 'the old hashes are gone');
+      } finally {
+        await s.close();
+        await raw.close();
+      }
+      const again = open(prefix);
+      await again.ready();
+      assert.equal(await again.legacyMoved, null, 'nothing to move twice');
+      await again.close();
+    });
+
     it(`${setup.name}: past max_stored_tokens no new token is stored, known ones keep counting`, async () => {
       const s = open(`cap-${setup.name}:`);
       try {

@@ -47,6 +47,26 @@ describe('sqlite store on disk', () => {
     }
   });
 
+  it('a batch (sync on close) keeps every call all-or-nothing and has everything on disk after close', async () => {
+    const dir = await tempDir();
+    try {
+      const a = new SqliteStore({ dataDir: dir, sync: 'on_close' });
+      for (let i = 0; i < 450; i++) assert.equal(await a.bayesLearn(`m${i}`, [`t${i % 7}`, 'common'], i % 2 ? 'spam' : 'ham'), 'learned');
+      // A call that fails half-way leaves nothing of itself behind.
+      const tokens = ['common', { toString: () => 'x' } as unknown as string];
+      await assert.rejects(a.bayesLearn('bad', tokens, 'spam'));
+      assert.deepEqual(await a.bayesTotals(), { spam: 225, ham: 225 });
+      await a.close();
+      const b = new SqliteStore({ dataDir: dir });
+      assert.deepEqual(await b.bayesTotals(), { spam: 225, ham: 225 });
+      assert.deepEqual(await b.bayesGetTokens(['common']), [{ spam: 225, ham: 225 }]);
+      assert.equal(await b.bayesLearn('bad', ['common'], 'spam'), 'learned', 'the failed learn was not recorded');
+      await b.close();
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('drops entries that expired while stopped, and sweeps expired ones while running', async () => {
     const dir = await tempDir();
     let now = 1_000_000;

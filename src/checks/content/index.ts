@@ -3,6 +3,7 @@ import { defineCheck, NO_HITS } from '../../pipeline/check.js';
 import { contentManifest } from './manifest.js';
 import type { ParsedMessage } from '../../mail/parsed-message.js';
 import { compiledRules } from './rules.js';
+import { ScanBudget } from './scan-budget.js';
 import { gtubeReject, hasGtube } from './gtube.js';
 
 /**
@@ -32,9 +33,16 @@ export const contentCheck = defineCheck(contentManifest, () => ({
     const section = ctx.policy.policy.content;
     if (section.gtube && hasGtube(msg)) return { force: gtubeReject() };
     const hits = structureHits(msg);
-    for (const rule of compiledRules(section.rules)) {
-      const hit = rule(ctx, msg, section.max_body_chars);
+    const rules = compiledRules(section.rules);
+    const budget = new ScanBudget(ctx.policy.policy.limits.max_content_rules_ms);
+    for (let i = 0; i < rules.length; i++) {
+      if (budget.spent()) {
+        ctx.log.warn({ event: 'content_rules_budget', id: ctx.id, rulesSkipped: rules.length - i, budgetMs: budget.ms }, 'content rules ran out of time; the rest were skipped');
+        break;
+      }
+      const hit = rules[i]!(ctx, msg, section.max_body_chars);
       if (hit) hits.push(hit);
+      await budget.yieldIfDue();
     }
     return hits.length > 0 ? { hits } : NO_HITS;
   },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { checkBase, defineManifest, symbolName } from '../manifest.js';
+import { compileLinear } from '../../mail/linear-regex.js';
 
 /**
  * Content rules written purely in policy, in the spirit of rspamd's multimap: each rule
@@ -76,7 +77,7 @@ const ruleSchema = z
     if (r.pattern === undefined) return issue('match', `rule ${r.symbol}: match ${r.match} needs pattern`);
     if (r.match === 'regex') {
       try {
-        new RegExp(r.pattern, r.flags);
+        compileLinear(r.pattern, r.flags);
       } catch (err) {
         issue('pattern', `rule ${r.symbol}: ${(err as Error).message}`);
       }
@@ -88,7 +89,7 @@ export type ContentRule = z.output<typeof ruleSchema>;
 export const contentSchema = z
   .strictObject({
     ...checkBase,
-    /** Characters of text that body, text and html rules look at (bounds regex time). */
+    /** Characters of text that body, text and html rules look at (regex time grows with it). */
     max_body_chars: z.number().int().positive().default(262_144),
     /** Refuse a message carrying SpamAssassin's GTUBE test string (554 5.7.1), to test the whole path. */
     gtube: z.boolean().default(true),

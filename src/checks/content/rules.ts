@@ -5,6 +5,7 @@ import { fromMailboxes } from '../../mail/mailboxes.js';
 import { urlHosts } from '../../mail/urls.js';
 import { AddressSet, DomainSet } from '../../policy/lists.js';
 import type { ContentRule, PatternType } from './manifest.js';
+import { compileLinear } from '../../mail/linear-regex.js';
 
 /**
  * Content rules compiled once per policy version: regexes built, substrings and lists
@@ -29,7 +30,7 @@ const EXTRACT: Readonly<Record<Exclude<PatternType, 'header'>, Extract>> = {
   html: (_c, m, max) => [m.html.slice(0, max)],
   url: (_c, m) => m.urls,
   url_host: (_c, m) => urlHosts(m),
-  attachment_name: (_c, m) => m.parts.filter((p) => p.filename).map((p) => p.filename),
+  attachment_name: (_c, m) => [...m.parts.filter((p) => p.filename).map((p) => p.filename), ...m.attachments.flatMap((a) => a.entries)],
   mime_type: (_c, m) => m.parts.map((p) => p.contentType),
 };
 
@@ -43,8 +44,7 @@ function extractor(rule: ContentRule): Extract {
 
 function matcher(rule: ContentRule): (value: string) => boolean {
   if (rule.match === 'regex') {
-    const re = new RegExp(rule.pattern ?? '', rule.flags);
-    return (v) => re.test(v);
+    return compileLinear(rule.pattern ?? '', rule.flags);
   }
   if (rule.match === 'substring') {
     const needle = (rule.pattern ?? '').toLowerCase();

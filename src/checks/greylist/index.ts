@@ -31,6 +31,10 @@ function exemption(ctx: TransactionContext): string | null {
  * Classic greylisting at RCPT: a (client network, sender, recipient) triplet seen for the
  * first time gets 451 4.7.1 and passes when it comes back after the delay. Real MTAs retry;
  * most spam engines do not. A store failure throws, so on_error decides.
+ *
+ * A retry after the delay is let on, but its triplet passes (and counts toward the
+ * network's auto_allow_after) only once the message is accepted: spam retried from a
+ * network and refused for its content must not earn that network a free pass.
  */
 const rcptCheck: CheckRun = async (ctx) => {
   const rcpt = ctx.currentRcpt;
@@ -42,10 +46,19 @@ const rcptCheck: CheckRun = async (ctx) => {
   }
   const g = ctx.policy.policy.greylist;
   const key = tripletKey(ctx.client.ip, ctx.envelope.from, rcpt, g.ipv4_prefix, g.ipv6_prefix);
-  const result = await ctx.store.greylistCheck(key.group, key.id, tripletOptions(g));
+  const options = tripletOptions(g);
+  const result = await ctx.store.greylistCheck(key.group, key.id, { ...options, confirmLater: true });
   ctx.log.debug({ event: 'greylist', key: `${key.group}|${key.id}`, state: result.state, retry_after: result.retryAfter }, 'greylist checked');
   if (result.state === 'new' || result.state === 'early') {
     return { force: { action: 'greylist', reply: Replies.greylisted(result.retryAfter), reason: `greylist ${result.state}: ${key.group}|${key.id}` } };
+  }
+  if (result.state === 'due') {
+    ctx.onAccepted.set(`greylist:${rcpt.toLowerCase()}`, async (done) => {
+      // A recipient refused after this check (unknown user, a later limit) was not delivered to.
+      if (!done.envelope.rcpts.some((r) => r.toLowerCase() === rcpt.toLowerCase())) return;
+      const passed = await done.store.greylistConfirm(key.group, key.id, options);
+      done.log.debug({ event: 'greylist_passed', key: `${key.group}|${key.id}`, passed }, 'greylist retry accepted');
+    });
   }
   return NO_HITS;
 };

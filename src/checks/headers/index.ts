@@ -9,6 +9,7 @@ import { orgDomain } from '../../net/org-domain.js';
 import { domainOfAddress } from '../../mail/address.js';
 import { heloHits } from './helo.js';
 import { parseChain, receivedHits, receivedSpan, type Hop } from './received.js';
+import { addressesInText } from '../../mail/linear-text.js';
 
 /**
  * Header sanity (RFC 5322 required fields, dates, Message-ID), forged-looking Received
@@ -55,7 +56,6 @@ function dateHits(msg: ParsedMessage, hops: readonly Hop[], ctx: TransactionCont
   return [];
 }
 
-const EMAIL_IN_TEXT = /[a-z0-9._%+-]+@([a-z0-9-]+(?:\.[a-z0-9-]+)+)/gi;
 
 /**
  * A display name that names one of our domains while the address is elsewhere ("Example
@@ -71,9 +71,9 @@ function displayNameHits(from: Mailbox, policy: CompiledPolicy): SymbolHit[] {
     const local = policy.policy.local_domains.find((d) => new RegExp(`(^|[^a-z0-9-])${escapeRegExp(d.toLowerCase())}($|[^a-z0-9-])`).test(name));
     if (local) hits.push({ name: 'FROM_DISPLAY_SPOOF_LOCAL', detail: `"${from.name.slice(0, 60)}" <${from.address}>` });
   }
-  for (const m of name.matchAll(EMAIL_IN_TEXT)) {
-    if (orgDomain(m[1] ?? '') !== fromOrg) {
-      hits.push({ name: 'FROM_DISPLAY_ADDR_MISMATCH', detail: `"${m[0]}" <${from.address}>` });
+  for (const m of addressesInText(name)) {
+    if (orgDomain(m.domain) !== fromOrg) {
+      hits.push({ name: 'FROM_DISPLAY_ADDR_MISMATCH', detail: `"${m.address}" <${from.address}>` });
       break;
     }
   }

@@ -12,12 +12,24 @@ import type { RateRule } from './manifest.js';
 /**
  * Rate limits at the phase where their event happens: connections at connect, messages
  * at MAIL (or at RCPT for a per-recipient key), recipients at RCPT. All limits of a phase
- * are counted at once (one wait for the store, not one per rule); the one furthest over
+ * are looked at once (one wait for the store, not one per rule); the one furthest over
  * answers. Allow-listed and trusted clients are not counted.
+ *
+ * Who spends a count decides when it is spent. A rule keyed by the client (ip, subnet)
+ * counts every attempt at its phase: only that client's own network runs out. A rule keyed
+ * by what the client merely names (sender, sender_domain, recipient) is checked at its
+ * phase (refused when already over) but charged only when a message is accepted, once per
+ * transaction: otherwise a stranger repeating MAIL/RCPT/RSET, or forging a sender, would
+ * use up a real partner's allowance without sending anything.
  */
 
+/** True when a rule's key is something the client names rather than where it connects from. */
+function namedKey(rule: RateRule): boolean {
+  return rule.key === 'sender' || rule.key === 'sender_domain' || rule.key === 'recipient';
+}
+
 /** The value a rule counts under for this transaction, or null when it does not apply. */
-function keyFor(rule: RateRule, ctx: TransactionContext): string | null {
+function keyFor(rule: RateRule, ctx: TransactionContext, rcpt: string | null = ctx.currentRcpt): string | null {
   const r = ctx.policy.policy.ratelimit;
   switch (rule.key) {
     case 'ip':
@@ -30,11 +42,11 @@ function keyFor(rule: RateRule, ctx: TransactionContext): string | null {
     case 'sender_domain':
       return domainOfAddress(ctx.envelope.from) || null;
     case 'recipient':
-      return ctx.currentRcpt ? foldAddress(ctx.currentRcpt) : null;
+      return rcpt ? foldAddress(rcpt) : null;
   }
 }
 
-/** Which rules count in a phase. */
+/** Which rules are looked at in a phase. */
 function countsIn(rule: RateRule, phase: Phase): boolean {
   switch (rule.count) {
     case 'connections':
@@ -44,6 +56,26 @@ function countsIn(rule: RateRule, phase: Phase): boolean {
     case 'messages':
       return rule.key === 'recipient' ? phase === 'rcpt' : phase === 'mail';
   }
+}
+
+/** What an accepted message spends on a named-key rule: key → points. */
+function acceptedCost(rule: RateRule, ctx: TransactionContext): Map<string, number> {
+  const cost = new Map<string, number>();
+  if (rule.key === 'recipient') {
+    for (const rcpt of ctx.envelope.rcpts) {
+      const key = keyFor(rule, ctx, rcpt);
+      if (key !== null) cost.set(key, 1);
+    }
+    return cost;
+  }
+  const key = keyFor(rule, ctx);
+  if (key !== null && ctx.envelope.rcpts.length > 0) cost.set(key, rule.count === 'recipients' ? ctx.envelope.rcpts.length : 1);
+  return cost;
+}
+
+/** The events this transaction has already claimed on a named-key rule, plus the one being checked. */
+function pendingFor(rule: RateRule, ctx: TransactionContext): number {
+  return rule.count === 'recipients' && rule.key !== 'recipient' ? ctx.envelope.rcpts.length + 1 : 1;
 }
 
 function refusal(rule: RateRule, phase: Phase, msBeforeNext: number): Outcome {
@@ -67,8 +99,11 @@ function phaseCheck(phase: Phase, limiters: RuleLimiters): CheckRun {
       if (key !== null) due.push({ entry, key });
     }
     if (due.length === 0) return NO_HITS;
-    // A read-only store (scan, /checkv2) previews the limits without spending them.
-    const count = isReadOnly(ctx.store) ? (d: (typeof due)[number]) => peek(d.entry, d.key) : (d: (typeof due)[number]) => consume(d.entry.limiter, d.key);
+    // A read-only store (scan, /checkv2) previews every limit without spending it.
+    const readOnly = isReadOnly(ctx.store);
+    if (!readOnly && phase !== 'connect') ctx.onAccepted.set('ratelimit', (done) => chargeAccepted(limiters, done));
+    const count = (d: (typeof due)[number]) =>
+      readOnly || namedKey(d.entry.rule) ? peek(d.entry, d.key, readOnly ? 1 : pendingFor(d.entry.rule, ctx)) : consume(d.entry.limiter, d.key);
     const results = await Promise.all(due.map(count));
     // A reject outranks a tempfail; among equals the longest wait answers.
     const rank = (rule: RateRule, ms: number) => (rule.action === 'reject' ? 1e15 : 0) + ms;
@@ -84,9 +119,19 @@ function phaseCheck(phase: Phase, limiters: RuleLimiters): CheckRun {
   };
 }
 
+/** Spend the named-key limits for an accepted message, each key once per transaction. */
+async function chargeAccepted(limiters: RuleLimiters, ctx: TransactionContext): Promise<void> {
+  const spends: Array<Promise<unknown>> = [];
+  for (const entry of limiters.for(ctx.policy)) {
+    if (!namedKey(entry.rule)) continue;
+    for (const [key, points] of acceptedCost(entry.rule, ctx)) spends.push(consume(entry.limiter, key, points));
+  }
+  await Promise.all(spends);
+}
+
 export const ratelimitCheck = defineCheck(ratelimitManifest, (deps) => {
   let lastWarn = 0;
-  const limiters = new RuleLimiters(deps.store.rateLimiterBackend(), () => {
+  const limiters = new RuleLimiters(deps.store, () => {
     deps.metrics?.storeErrors.inc({ operation: 'ratelimit' });
     const now = Date.now();
     if (now - lastWarn < 10_000) return;

@@ -1,5 +1,5 @@
-import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { RateLimiterBackend } from '../../stores/types.js';
+import { BurstyRateLimiter, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Store } from '../../stores/types.js';
 import type { CompiledPolicy } from '../../policy/compiled.js';
 import type { RateRule } from './manifest.js';
 
@@ -8,24 +8,6 @@ type Limiter = RateLimiterAbstract | BurstyRateLimiter;
 export interface RuleLimiter {
   rule: RateRule;
   limiter: Limiter;
-}
-
-/**
- * Stands in for Redis when a command fails (rate-limiter-flexible's insurance limiter), so
- * limits keep working per machine while Redis is away; every use is reported.
- */
-class InsuranceLimiter extends RateLimiterMemory {
-  constructor(
-    options: ConstructorParameters<typeof RateLimiterMemory>[0],
-    private readonly onUse: () => void,
-  ) {
-    super(options);
-  }
-
-  override consume(...args: Parameters<RateLimiterMemory['consume']>): Promise<RateLimiterRes> {
-    this.onUse();
-    return super.consume(...args);
-  }
 }
 
 /**
@@ -38,7 +20,7 @@ export class RuleLimiters {
   private limiters: RuleLimiter[] = [];
 
   constructor(
-    private readonly backend: RateLimiterBackend,
+    private readonly store: Pick<Store, 'rateLimiter'>,
     private readonly onInsurance: () => void,
   ) {}
 
@@ -62,25 +44,17 @@ export class RuleLimiters {
   }
 
   private make(name: string, points: number, duration: number): RateLimiterAbstract {
-    if (this.backend.kind === 'memory') return new RateLimiterMemory({ keyPrefix: `rl:${name}`, points, duration });
-    const options = { keyPrefix: `${this.backend.prefix}${name}`, points, duration };
-    return new RateLimiterRedis({
-      ...options,
-      storeClient: this.backend.client,
-      // A Redis that is not connected goes straight to the insurance limiter.
-      rejectIfRedisNotReady: true,
-      insuranceLimiter: new InsuranceLimiter(options, this.onInsurance),
-    });
+    return this.store.rateLimiter({ name, points, duration, onInsurance: this.onInsurance });
   }
 }
 
 /**
- * Count one event. Returns null when within the limit and the limiter's answer when over it;
- * any other failure is an Error and is thrown (rate-limiter-flexible rejects with either).
+ * Count `points` events. Returns null when within the limit and the limiter's answer when
+ * over it; any other failure is an Error and is thrown (rate-limiter-flexible rejects with either).
  */
-export async function consume(limiter: Limiter, key: string): Promise<RateLimiterRes | null> {
+export async function consume(limiter: Limiter, key: string, points = 1): Promise<RateLimiterRes | null> {
   try {
-    await limiter.consume(key, 1);
+    await limiter.consume(key, points);
     return null;
   } catch (err) {
     if (err instanceof RateLimiterRes) return err;
@@ -89,13 +63,16 @@ export async function consume(limiter: Limiter, key: string): Promise<RateLimite
 }
 
 /**
- * What consume() would answer, without counting (a read-only store: scan, /checkv2). The
- * burst allowance is taken as extra points over the whole window: close enough for a
- * preview, and it never counts anything.
+ * Whether `pending` more events would go over the limit, without counting them: how a
+ * limit charged only on acceptance refuses at MAIL or RCPT (and how a read-only store,
+ * scan and /checkv2, previews every limit). The burst allowance is taken as extra points
+ * over the whole window: close enough for a refusal that only says "not now".
  */
-export async function peek(entry: RuleLimiter, key: string): Promise<RateLimiterRes | null> {
+export async function peek(entry: RuleLimiter, key: string, pending = 1): Promise<RateLimiterRes | null> {
   // BurstyRateLimiter has get() too (it combines both windows); its typings omit it.
   const res = await (entry.limiter as RateLimiterAbstract).get(key);
-  if (!res) return null;
-  return res.consumedPoints + 1 > entry.rule.rate + entry.rule.burst ? res : null;
+  const consumed = res?.consumedPoints ?? 0;
+  if (consumed + pending <= entry.rule.rate + entry.rule.burst) return null;
+  const wait = res && res.msBeforeNext > 0 ? res.msBeforeNext : entry.rule.window * 1000;
+  return new RateLimiterRes(0, wait, consumed, false);
 }

@@ -17,36 +17,66 @@ end
 return out`;
 
 /**
- * KEYS: for each group, its created-tokens counter followed by its token keys.
- * ARGV: field to add ('s'|'h'), field to take from ('' unless relearning), TTL seconds
- * (0: none), most tokens a group may create per TTL period, then each group's token count.
- * A token that exists counts up and lives another TTL; a new one is created only while
- * its group is under the cap, so the store stays bounded however much is learned.
+ * Token updates, shared by the two learn scripts. From KEYS[k] on: for each group, its
+ * created-tokens counter followed by its token keys; ARGV[first…] give each group's token
+ * count. A token that exists counts up (and, relearned, down in the other class) and lives
+ * another TTL; a new one is created only while its group is under the cap, so the store
+ * stays bounded however much is learned.
  */
-export const BAYES_LEARN_TOKENS = `local add, sub, ttl, cap = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
-local k = 1
-for g = 5, #ARGV do
-  local counter = KEYS[k]
-  k = k + 1
-  local created = tonumber(redis.call('GET', counter) or '0')
-  for i = 1, tonumber(ARGV[g]) do
-    local key = KEYS[k]
+const LEARN_GROUPS = `local function learnGroups(k, first, add, sub, ttl, cap)
+  for g = first, #ARGV do
+    local counter = KEYS[k]
     k = k + 1
-    local exists = redis.call('EXISTS', key) == 1
-    if exists or created < cap then
-      if exists and sub ~= '' then
+    local created = tonumber(redis.call('GET', counter) or '0')
+    local new = 0
+    for i = 1, tonumber(ARGV[g]) do
+      local key = KEYS[k]
+      k = k + 1
+      if sub ~= '' and redis.call('EXISTS', key) == 1 then
         if redis.call('HINCRBY', key, sub, -1) < 0 then redis.call('HSET', key, sub, 0) end
-      end
-      redis.call('HINCRBY', key, add, 1)
-      if ttl > 0 then redis.call('EXPIRE', key, ttl) end
-      if not exists then
-        created = created + 1
-        if redis.call('INCR', counter) == 1 and ttl > 0 then redis.call('EXPIRE', counter, ttl) end
+        redis.call('HINCRBY', key, add, 1)
+        if ttl > 0 then redis.call('EXPIRE', key, ttl) end
+      elseif created + new < cap or redis.call('EXISTS', key) == 1 then
+        local n = redis.call('HINCRBY', key, add, 1)
+        if ttl > 0 then redis.call('EXPIRE', key, ttl) end
+        if n == 1 and redis.call('HLEN', key) == 1 then new = new + 1 end
       end
     end
+    if new > 0 and redis.call('INCRBY', counter, new) == new and ttl > 0 then redis.call('EXPIRE', counter, ttl) end
   end
 end
+`;
+
+/**
+ * A Cluster's token update for one group. KEYS: the group's counter, its token keys.
+ * ARGV: field to add ('s'|'h'), field to take from ('' unless relearning), TTL seconds
+ * (0: none), most tokens a group may create per TTL period, the group's token count.
+ */
+export const BAYES_LEARN_TOKENS = `${LEARN_GROUPS}
+learnGroups(1, 5, ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]))
 return 1`;
+
+/**
+ * A whole learn in one call, on a standalone Redis or Sentinel (where one script may touch
+ * any key). KEYS: digest, totals, then the groups as above. ARGV: class, TTL seconds, cap
+ * per group, then each group's token count. Returns learned, relearned or already_learned.
+ */
+export const BAYES_LEARN = `${LEARN_GROUPS}
+local cls, ttl, cap = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local before = redis.call('GET', KEYS[1])
+if before == cls then return 'already_learned' end
+if ttl > 0 then redis.call('SET', KEYS[1], cls, 'EX', ttl) else redis.call('SET', KEYS[1], cls) end
+local add = 's'
+if cls == 'ham' then add = 'h' end
+local sub = ''
+if before == 'spam' then sub = 's' elseif before == 'ham' then sub = 'h' end
+learnGroups(3, 4, add, sub, ttl, cap)
+redis.call('HINCRBY', KEYS[2], cls, 1)
+if before then
+  if redis.call('HINCRBY', KEYS[2], before, -1) < 0 then redis.call('HSET', KEYS[2], before, 0) end
+  return 'relearned'
+end
+return 'learned'`;
 
 /**
  * KEYS: the message's digest key. ARGV: class, TTL seconds (0: none).
@@ -69,17 +99,32 @@ if ARGV[2] ~= '' then
 end
 return 1`;
 
+/**
+ * KEYS: token keys. ARGV: field ('s'|'h'), TTL seconds (0: none), then one count per key.
+ * Adds counts as they are (moving tokens from the older two-hash layout).
+ */
+export const BAYES_ADD_COUNTS = `local field, ttl = ARGV[1], tonumber(ARGV[2])
+for i = 1, #KEYS do
+  redis.call('HINCRBY', KEYS[i], field, tonumber(ARGV[i + 2]))
+  if ttl > 0 then redis.call('EXPIRE', KEYS[i], ttl) end
+end
+return #KEYS`;
+
 export const BAYES_SCRIPTS = {
   bpBayesRead: { lua: BAYES_READ },
   bpBayesLearnTokens: { lua: BAYES_LEARN_TOKENS },
+  bpBayesLearn: { lua: BAYES_LEARN },
   bpBayesClaim: { numberOfKeys: 1, lua: BAYES_CLAIM },
   bpBayesTotals: { numberOfKeys: 1, lua: BAYES_TOTALS },
+  bpBayesAddCounts: { lua: BAYES_ADD_COUNTS },
 } as const;
 
 /** The commands defineCommand adds; scripts without a fixed key count take it first. */
 export interface BayesScriptCommands {
   bpBayesRead(numberOfKeys: number, ...keys: string[]): Promise<string[]>;
   bpBayesLearnTokens(numberOfKeys: number, ...keysAndArgs: Array<string | number>): Promise<number>;
+  bpBayesLearn(numberOfKeys: number, ...keysAndArgs: Array<string | number>): Promise<string>;
   bpBayesClaim(digest: string, cls: string, ttl: number): Promise<string>;
   bpBayesTotals(totals: string, cls: string, before: string): Promise<number>;
+  bpBayesAddCounts(numberOfKeys: number, ...keysAndArgs: Array<string | number>): Promise<number>;
 }

@@ -78,27 +78,38 @@ export class RedisBayes implements BayesPart {
     return this.run('bayes_learn', async () => {
       const ttl = retention.expireSeconds;
       const digestKey = `${this.prefix}bl:${digest}`;
-      const before = await this.cmd.bpBayesClaim(digestKey, cls, ttl);
-      if (before === 'already_learned') return 'already_learned';
-      if (before !== '' && before !== 'spam' && before !== 'ham') throw new Error(`unexpected learned class ${before}`);
-      const unique = [...new Set(tokens)];
-      const add = cls === 'spam' ? 's' : 'h';
-      const sub = before === '' ? '' : before === 'spam' ? 's' : 'h';
+      const totalsKey = `${this.prefix}bayes:totals`;
       const perGroup = Math.max(1, Math.ceil(retention.maxTokens / TOKEN_GROUPS));
-      const update = async (groups: Array<[number, number[]]>) => {
+      const unique = [...new Set(tokens)];
+      const groups = [...this.grouped(unique).entries()];
+      const layout = (part: Array<[number, number[]]>) => {
         const keys: string[] = [];
         const sizes: number[] = [];
-        for (const [g, indexes] of groups) {
+        for (const [g, indexes] of part) {
           keys.push(`${this.prefix}btn:{${g}}`, ...indexes.map((i) => this.tokenKey(g, unique[i]!)));
           sizes.push(indexes.length);
         }
-        await this.cmd.bpBayesLearnTokens(keys.length, ...keys, add, sub, ttl, perGroup, ...sizes);
+        return { keys, sizes };
       };
+      if (!this.cluster) {
+        // One script does it all, atomically, in one round trip.
+        const { keys, sizes } = layout(groups);
+        return checkResult(await this.cmd.bpBayesLearn(keys.length + 2, digestKey, totalsKey, ...keys, cls, ttl, perGroup, ...sizes));
+      }
+      // A Cluster: claim the digest (atomic: the same message twice is a no-op), then each group, then the totals.
+      const before = await this.cmd.bpBayesClaim(digestKey, cls, ttl);
+      if (before === 'already_learned') return 'already_learned';
+      if (before !== '' && before !== 'spam' && before !== 'ham') throw new Error(`unexpected learned class ${before}`);
+      const add = cls === 'spam' ? 's' : 'h';
+      const sub = before === '' ? '' : before === 'spam' ? 's' : 'h';
       try {
-        const groups = [...this.grouped(unique).entries()];
-        if (this.cluster) await Promise.all(groups.map((g) => update([g])));
-        else if (groups.length > 0) await update(groups);
-        await this.cmd.bpBayesTotals(`${this.prefix}bayes:totals`, cls, before);
+        await Promise.all(
+          groups.map((g) => {
+            const { keys, sizes } = layout([g]);
+            return this.cmd.bpBayesLearnTokens(keys.length, ...keys, add, sub, ttl, perGroup, ...sizes);
+          }),
+        );
+        await this.cmd.bpBayesTotals(totalsKey, cls, before);
       } catch (err) {
         // Give the claim back, so the learn can be tried again (best effort: Redis may be gone).
         const giveBack = before === '' ? this.client.del(digestKey) : ttl > 0 ? this.client.set(digestKey, before, 'EX', ttl) : this.client.set(digestKey, before);
@@ -108,6 +119,59 @@ export class RedisBayes implements BayesPart {
       return before ? 'relearned' : 'learned';
     });
   }
+}
+
+function checkResult(result: string): LearnResult {
+  if (result !== 'learned' && result !== 'relearned' && result !== 'already_learned') throw new Error(`unexpected learn result ${result}`);
+  return result;
+}
+
+/**
+ * Move Bayes data from the older layout (P {bayes}:spam, :ham, :totals, :learned: four
+ * hashes in one slot) into this one, once, in batches: the first store to start after an
+ * upgrade claims the move (P {bayes}:moving, for an hour), the others go on serving.
+ * Returns the tokens moved, or null when there was nothing to move or another process moves it.
+ */
+export async function moveLegacyBayes(client: RedisClient, prefix: string, ttl: number): Promise<number | null> {
+  const legacy = (part: string) => `${prefix}{bayes}:${part}`;
+  if ((await client.exists(legacy('totals'), legacy('spam'), legacy('ham'))) === 0) return null;
+  if ((await client.set(legacy('moving'), String(process.pid), 'EX', 3600, 'NX')) !== 'OK') return null;
+  const cmd = client as unknown as BayesScriptCommands;
+  const cluster = client instanceof Cluster;
+  let moved = 0;
+  for (const [part, field] of [['spam', 's'], ['ham', 'h']] as const) {
+    let cursor = '0';
+    do {
+      const [next, flat] = await client.hscan(legacy(part), cursor, 'COUNT', 1000);
+      cursor = next;
+      const byGroup = new Map<number, Array<[string, string]>>();
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const g = tokenGroup(flat[i]!);
+        const list = byGroup.get(g) ?? [];
+        list.push([`${prefix}bt:{${g}}${flat[i]!}`, flat[i + 1]!]);
+        byGroup.set(g, list);
+      }
+      const send = (pairs: Array<[string, string]>) => cmd.bpBayesAddCounts(pairs.length, ...pairs.map((p) => p[0]), field, ttl, ...pairs.map((p) => p[1]));
+      if (cluster) await Promise.all([...byGroup.values()].map(send));
+      else if (byGroup.size > 0) await send([...byGroup.values()].flat());
+      moved += flat.length / 2;
+    } while (cursor !== '0');
+  }
+  let cursor = '0';
+  do {
+    const [next, flat] = await client.hscan(legacy('learned'), cursor, 'COUNT', 1000);
+    cursor = next;
+    const sets: Array<Promise<unknown>> = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const key = `${prefix}bl:${flat[i]!}`;
+      sets.push(ttl > 0 ? client.set(key, flat[i + 1]!, 'EX', ttl) : client.set(key, flat[i + 1]!));
+    }
+    await Promise.all(sets);
+  } while (cursor !== '0');
+  const totals = await client.hgetall(legacy('totals'));
+  for (const cls of ['spam', 'ham'] as const) if (Number(totals[cls] ?? 0) > 0) await client.hincrby(`${prefix}bayes:totals`, cls, Number(totals[cls]));
+  await client.del(legacy('spam'), legacy('ham'), legacy('totals'), legacy('learned'), legacy('moving'));
+  return moved;
 }
 
 /** A token's group: a small hash of it, so the groups fill evenly whatever the tokens look like. */

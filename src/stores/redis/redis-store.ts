@@ -8,8 +8,9 @@ import type {
   GreylistResult,
   GreylistState,
   FuzzyMatch,
+  NeuralRecord,
   LearnResult,
-  RateLimiterBackend,
+  RateLimiterSpec,
   Store,
 } from '../types.js';
 import type { Logger } from '../../observability/logger.js';
@@ -18,9 +19,14 @@ import { parseRedisUrl, redact, type RedisTarget } from '../../net/redis-url.js'
 import { countRequests, createRedisClient, type RedisClient } from './client.js';
 import type { ScriptCommands } from './scripts.js';
 import { assertGreylistGroup, splitGreylistKey } from '../greylist-key.js';
-import { RedisBayes } from './bayes.js';
+import { RedisBayes, moveLegacyBayes } from './bayes.js';
+import { DEFAULT_BAYES_RETENTION } from '../types.js';
 import { waitAtMost } from '../../net/deadline.js';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { redisRateLimiter } from '../rate-limiter.js';
 import { RedisFuzzy } from './fuzzy.js';
+import { RedisNeural } from './neural.js';
+import { RedisReplies } from './replies.js';
 
 export interface RedisStoreOptions {
   url: string;
@@ -40,7 +46,7 @@ export class StoreError extends Error {
   }
 }
 
-const GREYLIST_STATES: ReadonlySet<string> = new Set<GreylistState>(['new', 'early', 'passed', 'known', 'allowed']);
+const GREYLIST_STATES: ReadonlySet<string> = new Set<GreylistState>(['new', 'early', 'passed', 'due', 'known', 'allowed']);
 /** The admin listing stops after looking at this many keys per node, to stay bounded. */
 const MAX_SCAN = 200_000;
 
@@ -50,7 +56,8 @@ const MAX_SCAN = 200_000;
  *
  * Key layout (P = prefix): greylist entries P gl:{GROUP}|ID (hashes), auto-allow counters
  * P gla:{GROUP}, counters P c:KEY, Bayes (see bayes.ts) P bt:{G}TOKEN, P bl:DIGEST and
- * P bayes:totals, fuzzy signatures (see fuzzy.ts) P fz:{fz}…, history P history, rate
+ * P bayes:totals, fuzzy signatures (see fuzzy.ts) P fz:{fz}…, the neural model P nn:model,
+ * remembered reply ids P rp:ID, history P history, rate
  * limits P rl:RULE:KEY. The {…} part is the Cluster hash tag: the keys one script touches
  * always share it.
  */
@@ -62,6 +69,10 @@ export class RedisStore implements Store {
   private requests = 0;
   private readonly bayes: RedisBayes;
   private readonly fuzzy: RedisFuzzy;
+  private readonly neural: RedisNeural;
+  private readonly replies: RedisReplies;
+  /** The move of Bayes data from the older layout, started once Redis is first ready. */
+  legacyMoved: Promise<number | null> | undefined;
   private lastErrorLog = 0;
   private lastError = '';
   private closing = false;
@@ -74,6 +85,8 @@ export class RedisStore implements Store {
     countRequests(this.client, () => this.requests++);
     this.bayes = new RedisBayes(this.client, this.prefix, (operation, fn) => this.run(operation, fn));
     this.fuzzy = new RedisFuzzy(this.client, this.prefix, (operation, fn) => this.run(operation, fn));
+    this.neural = new RedisNeural(this.client, this.prefix, (operation, fn) => this.run(operation, fn));
+    this.replies = new RedisReplies(this.client, this.prefix, (operation, fn) => this.run(operation, fn));
     const where = redact(options.url);
     this.client.on('error', (err: Error) => {
       this.lastError = err.message;
@@ -86,6 +99,16 @@ export class RedisStore implements Store {
     this.client.on('ready', () => {
       this.lastErrorLog = 0;
       options.log.info({ event: 'redis_ready', redis: where, mode: this.target.mode }, 'Redis ready');
+      this.legacyMoved ??= moveLegacyBayes(this.client, this.prefix, DEFAULT_BAYES_RETENTION.expireSeconds).then(
+        (moved) => {
+          if (moved !== null) options.log.info({ event: 'bayes_moved', tokens: moved }, 'moved Bayes tokens from the older one-slot layout to one key per token');
+          return moved;
+        },
+        (err: Error) => {
+          options.log.error({ event: 'bayes_move_error', err: err.message }, 'could not finish moving Bayes tokens from the older layout');
+          return null;
+        },
+      );
     });
   }
 
@@ -113,10 +136,15 @@ export class RedisStore implements Store {
   async greylistCheck(group: string, id: string, o: GreylistOptions): Promise<GreylistResult> {
     assertGreylistGroup(group);
     return this.run('greylist_check', async () => {
-      const [state, retryAfter] = await this.cmd.bpGreylistCheck(this.key.entry(group, id), this.key.allow(group), o.delay, o.retryWindow, o.passTtl, o.autoAllowAfter, o.autoAllowTtl);
+      const [state, retryAfter] = await this.cmd.bpGreylistCheck(this.key.entry(group, id), this.key.allow(group), o.delay, o.retryWindow, o.passTtl, o.autoAllowAfter, o.autoAllowTtl, o.confirmLater ? 1 : 0);
       if (!GREYLIST_STATES.has(state)) throw new Error(`unexpected greylist state ${String(state)}`);
       return { state: state as GreylistState, retryAfter: Number(retryAfter) };
     });
+  }
+
+  async greylistConfirm(group: string, id: string, o: GreylistOptions): Promise<boolean> {
+    assertGreylistGroup(group);
+    return this.run('greylist_confirm', async () => (await this.cmd.bpGreylistConfirm(this.key.entry(group, id), this.key.allow(group), o.passTtl, o.autoAllowAfter, o.autoAllowTtl)) === 1);
   }
 
   async greylistList(match: string, limit: number): Promise<GreylistEntry[]> {
@@ -199,13 +227,18 @@ export class RedisStore implements Store {
     await this.run('history_push', () => this.cmd.bpHistoryPush(this.key.history(), entry, max));
   }
 
+  neuralLoad = (): Promise<NeuralRecord | null> => this.neural.neuralLoad();
+  neuralSave = (expected: number, model: string): Promise<boolean> => this.neural.neuralSave(expected, model);
+  replyRemember = (ids: readonly string[], ttlSeconds: number): Promise<void> => this.replies.replyRemember(ids, ttlSeconds);
+  replyKnown = (ids: readonly string[]): Promise<boolean[]> => this.replies.replyKnown(ids);
+
   async historyRead(limit: number): Promise<string[]> {
     if (limit <= 0) return [];
     return this.run('history_read', () => this.client.lrange(this.key.history(), 0, limit - 1));
   }
 
-  rateLimiterBackend(): RateLimiterBackend {
-    return { kind: 'redis', client: this.client, prefix: `${this.prefix}rl:` };
+  rateLimiter(spec: RateLimiterSpec): RateLimiterAbstract {
+    return redisRateLimiter(this.client, `${this.prefix}rl:`, spec);
   }
 
   roundTrips(): number {

@@ -3,6 +3,8 @@ import { DEFAULT_BAYES_RETENTION, type BayesClass, type BayesPart, type BayesRet
 import type { Database } from './database.js';
 
 const DAY = 86_400_000;
+/** Tokens per read statement (SQLite allows 32,766 parameters). */
+const READ_BATCH = 250;
 
 /**
  * Bayes token counts, the learned messages' digests and the totals, in the database rather
@@ -34,8 +36,10 @@ export class SqliteBayes implements BayesPart {
       "CREATE TABLE IF NOT EXISTS bayes_totals (class TEXT PRIMARY KEY, messages INTEGER NOT NULL) WITHOUT ROWID",
     ]);
     const db = database.db;
-    // One statement for all of a message's tokens: far cheaper than one lookup each.
-    this.read = db.prepare('SELECT t.token, t.spam, t.ham FROM bayes_tokens t JOIN json_each(?) j ON t.token = j.value');
+    // A message's tokens are read READ_BATCH at a time with one IN (…) list: measured faster
+    // than a lookup per token (each call into SQLite has its cost) and than a json_each join.
+    this.read = db.prepare(`SELECT token, spam, ham FROM bayes_tokens WHERE token IN (${Array<string>(READ_BATCH).fill('?').join(',')})`);
+    this.read.setReturnArrays(true);
     this.add = db.prepare('UPDATE bayes_tokens SET spam = spam + ?, ham = ham + ?, seen = ? WHERE token = ?');
     this.insert = db.prepare('INSERT INTO bayes_tokens (token, spam, ham, seen) VALUES (?, ?, ?, ?)');
     this.subtract = db.prepare('UPDATE bayes_tokens SET spam = max(0, spam - ?), ham = max(0, ham - ?) WHERE token = ?');
@@ -49,7 +53,12 @@ export class SqliteBayes implements BayesPart {
   async bayesGetTokens(tokens: readonly string[]): Promise<BayesTokenCounts[]> {
     if (tokens.length === 0) return [];
     const found = new Map<string, BayesTokenCounts>();
-    for (const r of this.read.iterate(JSON.stringify(tokens)) as Iterable<{ token: string; spam: number; ham: number }>) found.set(r.token, { spam: r.spam, ham: r.ham });
+    for (let i = 0; i < tokens.length; i += READ_BATCH) {
+      const batch = tokens.slice(i, i + READ_BATCH);
+      // Pad the last batch with a token already asked for: the statement has a fixed size.
+      while (batch.length < READ_BATCH) batch.push(tokens[i]!);
+      for (const [token, spam, ham] of this.read.all(...batch) as unknown as Array<[string, number, number]>) found.set(token, { spam, ham });
+    }
     return tokens.map((t) => found.get(t) ?? { spam: 0, ham: 0 });
   }
 

@@ -11,18 +11,27 @@ import { DatabaseSync } from 'node:sqlite';
  * syncs the WAL to the disk before returning (synchronous=FULL for that commit), for writes a
  * client is told succeeded and that must also survive a power cut.
  */
+const BATCH_CALLS = 200;
+const BATCH_MS = 2000;
+
 export class Database {
   readonly db: DatabaseSync;
   readonly readOnly: boolean;
 
-  constructor(file: string, options: { readOnly?: boolean } = {}) {
+  /** 'each': durably() syncs every commit; 'on_close': only close() does (a bulk `learn` that reports at the end). */
+  readonly sync: 'each' | 'on_close';
+
+  constructor(file: string, options: { readOnly?: boolean; sync?: 'each' | 'on_close' } = {}) {
     this.readOnly = options.readOnly ?? false;
+    this.sync = options.sync ?? 'each';
     this.db = new DatabaseSync(file, { readOnly: this.readOnly });
     // Wait briefly instead of failing when a checkpoint or another reader holds a lock.
     this.db.exec('PRAGMA busy_timeout = 2000');
     if (!this.readOnly) {
       this.db.exec('PRAGMA journal_mode = WAL');
-      this.db.exec('PRAGMA synchronous = NORMAL');
+      // A batch syncs nothing until close() (a crash of the process still loses no committed
+      // write; only a power cut during the batch could), the server every acknowledged write.
+      this.db.exec(this.sync === 'on_close' ? 'PRAGMA synchronous = OFF' : 'PRAGMA synchronous = NORMAL');
     }
     // Pages cached in this process count in its memory: a few MB are enough for the hot
     // Bayes tokens, the rest stays in the OS page cache (outside the process).
@@ -32,6 +41,7 @@ export class Database {
 
   /** Run `fn` in one transaction; it commits when fn returns and rolls back when it throws. */
   transaction<T>(fn: () => T): T {
+    if (this.sync === 'on_close') return this.batched(fn);
     this.db.exec('BEGIN IMMEDIATE');
     try {
       const out = fn();
@@ -43,8 +53,38 @@ export class Database {
     }
   }
 
+  private batchedSince = 0;
+  private batchedCount = 0;
+
+  /**
+   * A batch (`learn` of a directory) commits many calls at once: a learn touches hundreds of
+   * scattered pages, and committing each would write them all to the WAL again every time.
+   * Each call is still all-or-nothing (a savepoint); the batch commits every BATCH_CALLS
+   * calls or BATCH_MS, and at close.
+   */
+  private batched<T>(fn: () => T): T {
+    if (!this.db.isTransaction) {
+      this.db.exec('BEGIN IMMEDIATE');
+      this.batchedSince = Date.now();
+      this.batchedCount = 0;
+    }
+    this.db.exec('SAVEPOINT one_call');
+    let out: T;
+    try {
+      out = fn();
+      this.db.exec('RELEASE one_call');
+    } catch (err) {
+      this.db.exec('ROLLBACK TO one_call');
+      this.db.exec('RELEASE one_call');
+      throw err;
+    }
+    if (++this.batchedCount >= BATCH_CALLS || Date.now() - this.batchedSince >= BATCH_MS) this.db.exec('COMMIT');
+    return out;
+  }
+
   /** Like transaction(), and the commit is on the disk (fsync) before this returns. */
   durably<T>(fn: () => T): T {
+    if (this.sync === 'on_close') return this.transaction(fn);
     // SQLite takes the safety level only outside a transaction.
     this.db.exec('PRAGMA synchronous = FULL');
     try {
@@ -60,7 +100,14 @@ export class Database {
     for (const sql of statements) this.db.exec(sql);
   }
 
+  /** Copy the WAL into the database file and sync it, then close. */
   close(): void {
-    if (this.db.isOpen) this.db.close();
+    if (!this.db.isOpen) return;
+    if (!this.readOnly) {
+      if (this.db.isTransaction) this.db.exec('COMMIT');
+      this.db.exec('PRAGMA synchronous = FULL');
+      this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    }
+    this.db.close();
   }
 }

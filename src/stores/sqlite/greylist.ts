@@ -17,6 +17,7 @@ export class SqliteGreylist implements GreylistPart {
   private readonly get: StatementSync;
   private readonly insert: StatementSync;
   private readonly pass: StatementSync;
+  private readonly passWaiting: StatementSync;
   private readonly touch: StatementSync;
   private readonly allowed: StatementSync;
   private readonly allowTouch: StatementSync;
@@ -38,6 +39,7 @@ export class SqliteGreylist implements GreylistPart {
     this.get = db.prepare('SELECT first_seen, passed, expires FROM greylist WHERE key = ?');
     this.insert = db.prepare('INSERT OR REPLACE INTO greylist (key, first_seen, passed, expires) VALUES (?, ?, ?, ?)');
     this.pass = db.prepare('UPDATE greylist SET passed = 1, expires = ? WHERE key = ? AND expires > ?');
+    this.passWaiting = db.prepare('UPDATE greylist SET passed = 1, expires = ? WHERE key = ? AND expires > ? AND passed = 0');
     this.touch = db.prepare('UPDATE greylist SET expires = ? WHERE key = ?');
     this.allowed = db.prepare('SELECT passes FROM greylist_allow WHERE "group" = ? AND expires > ?');
     this.allowTouch = db.prepare('UPDATE greylist_allow SET expires = ? WHERE "group" = ?');
@@ -71,12 +73,24 @@ export class SqliteGreylist implements GreylistPart {
     }
     const waited = now - rec.first_seen;
     if (waited < o.delay * 1000) return { state: 'early', retryAfter: Math.ceil((o.delay * 1000 - waited) / 1000) };
+    if (o.confirmLater) return { state: 'due', retryAfter: 0 };
     // The sender is told 250 on this: the pass must outlive a crash right after.
     this.database.durably(() => {
       this.pass.run(now + o.passTtl * 1000, key, now);
       if (o.autoAllowAfter > 0) this.allowIncrement.run(group, now + o.autoAllowTtl * 1000, now);
     });
     return { state: 'passed', retryAfter: 0 };
+  }
+
+  async greylistConfirm(group: string, id: string, o: GreylistOptions): Promise<boolean> {
+    assertGreylistGroup(group);
+    const now = this.now();
+    const key = joinGreylistKey(group, id);
+    return this.database.durably(() => {
+      if (Number(this.passWaiting.run(now + o.passTtl * 1000, key, now).changes) === 0) return false;
+      if (o.autoAllowAfter > 0) this.allowIncrement.run(group, now + o.autoAllowTtl * 1000, now);
+      return true;
+    });
   }
 
   async greylistList(match: string, limit: number): Promise<GreylistEntry[]> {

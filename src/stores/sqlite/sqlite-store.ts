@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { BayesClass, BayesRetention, RateLimiterBackend, Store } from '../types.js';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { BayesClass, BayesRetention, RateLimiterSpec, Store } from '../types.js';
+import { memoryRateLimiter } from '../rate-limiter.js';
 import { DEFAULT_BAYES_RETENTION } from '../types.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
@@ -10,6 +12,8 @@ import { SqliteGreylist } from './greylist.js';
 import { SqliteBayes } from './bayes.js';
 import { SqliteHistory } from './history.js';
 import { SqliteFuzzy } from './fuzzy.js';
+import { SqliteNeural } from './neural.js';
+import { SqliteReplies } from './replies.js';
 import { lockDataDir, type WriterLock } from './writer-lock.js';
 import { importSnapshot } from './import.js';
 
@@ -23,6 +27,11 @@ export interface SqliteStoreOptions {
    * 'read' opens the database read-only beside a running writer (scan, listings).
    */
   access?: 'write' | 'read';
+  /**
+   * 'each' (the server): every acknowledged write is synced before the call returns.
+   * 'on_close': synced once when the store closes, for a command that reports only at its end.
+   */
+  sync?: 'each' | 'on_close';
   /** Who takes the writer lock, as shown to a process refused by it. */
   role?: string;
   /** Bayes retention until a learn brings the policy's (the sweep uses the latest). */
@@ -36,7 +45,7 @@ export interface SqliteStoreOptions {
 
 /**
  * The embedded store: one SQLite database file (DIR/store.sqlite) holding greylisting,
- * Bayes, fuzzy signatures and the history, each written before the call returns; rate-limit
+ * Bayes, fuzzy signatures, the neural model, remembered reply ids and the history, each written before the call returns; rate-limit
  * counters stay in memory. Each feature is a part (greylist.ts, bayes.ts, fuzzy.ts,
  * history.ts) owning its tables; this
  * class opens the database, takes the writer lock, and delegates.
@@ -49,6 +58,8 @@ export class SqliteStore implements Store {
   private readonly bayes: SqliteBayes;
   private readonly history: SqliteHistory;
   private readonly fuzzy: SqliteFuzzy;
+  private readonly neural: SqliteNeural;
+  private readonly replies: SqliteReplies;
   private readonly counters: MemoryCounters;
   private retention: BayesRetention;
   private timer: NodeJS.Timeout | null = null;
@@ -63,11 +74,13 @@ export class SqliteStore implements Store {
     try {
       // A reader with nothing written yet sees an empty store.
       const file = dir && (!readOnly || fs.existsSync(path.join(dir, DATABASE_FILE))) ? path.join(dir, DATABASE_FILE) : ':memory:';
-      this.database = new Database(file, { readOnly: readOnly && file !== ':memory:' });
+      this.database = new Database(file, { readOnly: readOnly && file !== ':memory:', sync: options.sync ?? 'each' });
       this.greylist = new SqliteGreylist(this.database, now);
       this.bayes = new SqliteBayes(this.database, now);
       this.history = new SqliteHistory(this.database);
       this.fuzzy = new SqliteFuzzy(this.database);
+      this.neural = new SqliteNeural(this.database);
+      this.replies = new SqliteReplies(this.database, now);
       this.counters = new MemoryCounters(now);
       if (dir && !readOnly) {
         const imported = importSnapshot(dir, this.database, { greylist: this.greylist, bayes: this.bayes, history: this.history }, now());
@@ -85,6 +98,7 @@ export class SqliteStore implements Store {
   }
 
   greylistCheck = this.guard('greylist_check', (...a: Parameters<SqliteGreylist['greylistCheck']>) => this.greylist.greylistCheck(...a));
+  greylistConfirm = this.guard('greylist_confirm', (...a: Parameters<SqliteGreylist['greylistConfirm']>) => this.greylist.greylistConfirm(...a));
   greylistList = this.guard('greylist_list', (...a: Parameters<SqliteGreylist['greylistList']>) => this.greylist.greylistList(...a));
   greylistRelease = this.guard('greylist_release', (...a: Parameters<SqliteGreylist['greylistRelease']>) => this.greylist.greylistRelease(...a));
   counterIncrement = this.guard('counter_increment', (...a: Parameters<MemoryCounters['counterIncrement']>) => this.counters.counterIncrement(...a));
@@ -96,14 +110,18 @@ export class SqliteStore implements Store {
   fuzzyAdd = this.guard('fuzzy_add', (...a: Parameters<SqliteFuzzy['fuzzyAdd']>) => this.fuzzy.fuzzyAdd(...a));
   fuzzyDelete = this.guard('fuzzy_delete', (...a: Parameters<SqliteFuzzy['fuzzyDelete']>) => this.fuzzy.fuzzyDelete(...a));
   fuzzyFind = this.guard('fuzzy_find', (...a: Parameters<SqliteFuzzy['fuzzyFind']>) => this.fuzzy.fuzzyFind(...a));
+  neuralLoad = this.guard('neural_load', () => this.neural.neuralLoad());
+  neuralSave = this.guard('neural_save', (...a: Parameters<SqliteNeural['neuralSave']>) => this.neural.neuralSave(...a));
+  replyRemember = this.guard('reply_remember', (...a: Parameters<SqliteReplies['replyRemember']>) => this.replies.replyRemember(...a));
+  replyKnown = this.guard('reply_known', (...a: Parameters<SqliteReplies['replyKnown']>) => this.replies.replyKnown(...a));
 
   bayesLearn = this.guard('bayes_learn', (digest: string, tokens: readonly string[], cls: BayesClass, retention?: BayesRetention) => {
     if (retention) this.retention = retention;
     return this.bayes.bayesLearn(digest, tokens, cls, this.retention);
   });
 
-  rateLimiterBackend(): RateLimiterBackend {
-    return { kind: 'memory' };
+  rateLimiter(spec: RateLimiterSpec): RateLimiterAbstract {
+    return memoryRateLimiter(spec);
   }
 
   roundTrips(): number {
@@ -132,6 +150,7 @@ export class SqliteStore implements Store {
       this.greylist.sweep();
       this.counters.sweep();
       this.bayes.sweep(this.retention);
+      this.replies.sweep();
     } catch (err) {
       this.options.metrics?.storeErrors.inc({ operation: 'sweep' });
       this.options.log?.error({ event: 'store_error', operation: 'sweep', err: (err as Error).message }, 'embedded store sweep failed');

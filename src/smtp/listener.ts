@@ -8,6 +8,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { unmapIpv4 } from '../net/ip.js';
 import { newId } from '../pipeline/transaction.js';
+import type { MessageMemory } from '../pipeline/message-memory.js';
 import { isFilterMode } from '../policy/mode.js';
 
 /**
@@ -16,7 +17,7 @@ import { isFilterMode } from '../policy/mode.js';
  * concurrent clients and on connections per IP (answered 421 4.7.0 with our own text),
  * and the list of open sockets for a graceful shutdown.
  */
-export class Front {
+export class SmtpListener {
   readonly server: net.Server;
   private readonly perIp = new Map<string, number>();
   private open = 0;
@@ -27,6 +28,7 @@ export class Front {
     private readonly policy: () => CompiledPolicy,
     private readonly log: Logger,
     private readonly metrics: Metrics,
+    private readonly memory: MessageMemory,
   ) {
     this.server = net.createServer({ pauseOnConnect: true }, (socket) => void this.accept(socket));
     this.server.on('error', (err) => this.log.error({ event: 'listener_error', err: err.message }, 'listener error'));
@@ -91,6 +93,7 @@ export class Front {
     const connection = new BorderConnection(this.smtp, socket, { id: newId(), remoteAddress, remotePort });
     connection.xforwardAllowed = xforwardAllowed;
     connection.pacing = connectionPacing(p.policy);
+    connection.memory = this.memory;
     this.smtp.connections.add(connection);
     connection.on('error', (err: Error) => this.log.debug({ event: 'smtp_error', ip: remoteAddress, err: err.message }, 'connection error'));
     connection.on('early_talker', () => {
@@ -99,6 +102,7 @@ export class Front {
     });
     connection.on('too_slow', (phase: string) => this.log.info({ event: 'too_slow', conn: connection.id, ip: remoteAddress, phase }, 'client sends too slowly: 421'));
     connection.on('too_many_junk_commands', () => this.log.info({ event: 'junk_commands', conn: connection.id, ip: remoteAddress }, 'too many NOOP/RSET/VRFY commands: 421'));
+    connection.on('too_many_errors', () => this.log.info({ event: 'too_many_errors', conn: connection.id, ip: remoteAddress }, 'too many error replies: 421'));
     connection.init();
     socket.resume();
   }
