@@ -201,11 +201,6 @@ export class Session implements SmtpSession {
     return this.tx ?? { hits: this.hits, forced: this.forced };
   }
 
-  /** The client's identity as the Session sees it (after XFORWARD, HELO, the PTR lookup). */
-  get clientInfo(): Readonly<ClientInfo> {
-    return this.client;
-  }
-
   private async runConnectPhase(policy: CompiledPolicy): Promise<StepResult> {
     this.connectPending = false;
     const ctx = this.newContext(policy, this.id);
