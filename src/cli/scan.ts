@@ -28,7 +28,7 @@ read: greylisting is shown as already passed, rate limits as they stand, nothing
   --data-dir DIR      use the embedded store in DIR
   --set KEY=VALUE     override any policy key by its dotted path (repeatable)
 
-Scanning never trains Bayes (autolearn is off unless --set bayes.autolearn.enabled=true).
+Scanning never trains Bayes, whatever bayes.autolearn says.
 Exit status: 0, or 1 when a message could not be read or scanned.
 `;
 

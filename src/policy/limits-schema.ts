@@ -33,9 +33,10 @@ export const limitsSchema = z
     /**
      * Bytes of messages all connections may hold in memory at once. Past it a transfer gets
      * 452 4.3.1 (at MAIL when SIZE= announces more than is left, at DATA when less than
-     * 64 KiB is left, else at the end of DATA) and nothing more of it is kept.
+     * 64 KiB is left, else at the end of DATA) and nothing more of it is kept. A message in
+     * flight costs the process a few times its size (the copies parsing and relaying make).
      */
-    max_message_memory: z.number().int().positive().default(134_217_728),
+    max_message_memory: z.number().int().positive().default(67_108_864),
     /** Content scans run at once; more wait in line. */
     max_concurrent_scans: z.number().int().positive().default(64),
     /** MIME parts beyond this are not parsed (and score MIME_TOO_MANY_PARTS). */

@@ -64,7 +64,8 @@ export class Session implements SmtpSession {
     this.trusted = policy.trustedNetworks.has(ip);
     this.opened = true;
     this.deps.recorder.connectionOpened();
-    if (c.rdns === undefined) this.client.rdns = await (this.deps.reverse ?? ((a, p) => dnsFor(p).reverse(a)))(ip, policy);
+    // Behind Postfix the peer is Postfix itself; XFORWARD names the client, with its name.
+    if (c.rdns === undefined && !isFilterMode(policy.policy)) this.client.rdns = await (this.deps.reverse ?? ((a, p) => dnsFor(p).reverse(a)))(ip, policy);
     this.log.info({ event: 'connect', ip, port: c.port, rdns: this.client.rdns }, 'client connected');
     // A peer allowed to send XFORWARD (Postfix, in the filter modes) names the real client
     // only later, before MAIL: the connect phase waits for it there. Through the milter,
@@ -198,11 +199,6 @@ export class Session implements SmtpSession {
   /** Hits and forced actions so far (the transaction's, else the connection's): what a refusal was judged on. */
   evidence(): { hits: readonly RecordedHit[]; forced: readonly RecordedForce[] } {
     return this.tx ?? { hits: this.hits, forced: this.forced };
-  }
-
-  /** The client's identity as the Session sees it (after XFORWARD, HELO, the PTR lookup). */
-  get clientInfo(): Readonly<ClientInfo> {
-    return this.client;
   }
 
   private async runConnectPhase(policy: CompiledPolicy): Promise<StepResult> {

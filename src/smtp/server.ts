@@ -8,6 +8,7 @@ import type { ClientInfo } from '../pipeline/context.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { unmapIpv4 } from '../net/ip.js';
+import { waitAtMost } from '../net/deadline.js';
 import { Session } from '../session/session.js';
 import { readMessage } from '../session/message-reader.js';
 import { MessageMemory } from '../pipeline/message-memory.js';
@@ -192,10 +193,7 @@ export class SmtpDoor {
     // Tell smtp-server to answer 421 to any further command.
     this.smtp.close(() => undefined);
     if (this.inFlight > 0) {
-      await Promise.race([
-        new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
-        new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref()),
-      ]);
+      await waitAtMost(new Promise<void>((resolve) => this.idleWaiters.push(resolve)), Math.max(0, deadline - Date.now()));
     }
     // Let the last replies flush, then close what is left.
     await new Promise((r) => setTimeout(r, 50));

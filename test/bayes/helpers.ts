@@ -6,6 +6,8 @@ import type { CompiledPolicy } from '../../src/policy/compiled.js';
 import { createChecks } from '../../src/checks/registry.js';
 import { Pipeline } from '../../src/pipeline/runner.js';
 import { scanMessage, type ScanEnvelope } from '../../src/session/scan.js';
+import { Session } from '../../src/session/session.js';
+import { quietRecorder } from '../../src/session/recorder.js';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import type { Verdict } from '../../src/decision/verdict.js';
@@ -82,5 +84,16 @@ export class BayesScanner {
       symbols: Object.fromEntries(verdict.hits.map((h) => [h.name, h.score])),
       details: Object.fromEntries(verdict.hits.map((h) => [h.name, h.detail ?? ''])),
     };
+  }
+
+  /** The live path instead (a scan writes nothing): a Session on the store itself, without a deliverer. */
+  async receive(raw: string, envelope: { from: string }): Promise<void> {
+    const s = new Session({ policy: () => this.policy, pipeline: this.pipeline, store: this.store, deliverer: null, verifier: null, recorder: quietRecorder, log: silentLogger() });
+    await s.connect({ ip: '192.0.2.10', port: 0, rdns: '', source: 'socket' });
+    await s.helo('mail.sender.example');
+    await s.mail(envelope.from);
+    await s.rcpt('user@example.com');
+    await s.data(Buffer.from(raw.replace(/\r?\n/g, '\r\n')));
+    s.close();
   }
 }

@@ -126,10 +126,13 @@ test('autolearn: the score of the OTHER symbols decides, Bayes never counts', as
 
 test('autolearn end to end: an allow-listed sender is learned as ham in the background', async () => {
   const scanner = new BayesScanner(await bayesPolicy({ 'lists/allow_senders.txt': 'anna@work.example.org\n' }, { 'bayes.autolearn.enabled': 'true' }));
-  await scanner.scan(hamMessage({ seed: 5 }), { from: 'anna@work.example.org' });
+  await scanner.receive(hamMessage({ seed: 5 }), { from: 'anna@work.example.org' });
   for (let i = 0; i < 100 && (await scanner.store.bayesTotals()).ham === 0; i++) await new Promise((r) => setTimeout(r, 10));
   assert.deepEqual(await scanner.store.bayesTotals(), { spam: 0, ham: 1 });
-  await scanner.scan(hamMessage({ seed: 6 }), { from: 'stranger@elsewhere.example' });
+  await scanner.receive(hamMessage({ seed: 6 }), { from: 'stranger@elsewhere.example' });
   await new Promise((r) => setTimeout(r, 50));
   assert.deepEqual(await scanner.store.bayesTotals(), { spam: 0, ham: 1 }, 'a message no other check vouches for is not learned');
+  await scanner.scan(hamMessage({ seed: 7 }), { from: 'anna@work.example.org' });
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(await scanner.store.bayesTotals(), { spam: 0, ham: 1 }, 'a scan never trains, whatever autolearn says');
 });

@@ -3,10 +3,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import { startBorderpatrol, type TestServer } from '../helpers/borderpatrol.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
-import { RawSmtp } from '../helpers/raw-smtp.js';
 import { cli, tempPolicies } from '../policy/helpers.js';
 import { Scanner, testPolicy, message } from '../checks/helpers.js';
-import { openData } from './harness.js';
+import { greetingWaits, openData } from './harness.js';
 
 /**
  * Regexes the admin writes into content rules: a pattern that a backtracking engine runs in
@@ -21,21 +20,6 @@ const EVIL_RULE = `rules:
     match: regex
     pattern: '^(a+)+$'
 `;
-
-/** Greeting waits of fresh connections, sampled until `done` settles. */
-async function greetingWaits(port: number, done: Promise<unknown>): Promise<number[]> {
-  const waits: number[] = [];
-  let finished = false;
-  void done.finally(() => (finished = true));
-  while (!finished && waits.length < 50) {
-    const started = performance.now();
-    const c = await RawSmtp.connect(port);
-    await c.reply(60_000);
-    waits.push(performance.now() - started);
-    c.close();
-  }
-  return waits;
-}
 
 describe('admin-written content rules', () => {
   let sink: SmtpSink;

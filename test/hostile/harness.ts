@@ -166,3 +166,18 @@ export function countReplies(socket: import('node:net').Socket, n: number, timeo
     socket.on('close', onClose);
   });
 }
+
+/** Greeting waits of fresh connections, sampled until `done` settles. */
+export async function greetingWaits(port: number, done: Promise<unknown>): Promise<number[]> {
+  const waits: number[] = [];
+  let finished = false;
+  void done.finally(() => (finished = true));
+  while (!finished && waits.length < 50) {
+    const started = performance.now();
+    const c = await RawSmtp.connect(port);
+    await c.reply(60_000);
+    waits.push(performance.now() - started);
+    c.close();
+  }
+  return waits;
+}

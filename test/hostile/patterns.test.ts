@@ -9,6 +9,9 @@ import { checkRecipient, canonicalSender } from '../../src/mail/address.js';
 import { senderOf } from '../../src/session/scan.js';
 import { policySchema } from '../../src/policy/schema.js';
 import { Scanner, testPolicy, message } from '../checks/helpers.js';
+import { startBorderpatrol } from '../helpers/borderpatrol.js';
+import { startSmtpSink } from '../helpers/smtp-sink.js';
+import { greetingWaits, openData, writeAll } from './harness.js';
 
 /**
  * Every built-in pattern that reads attacker text, fed the inputs that make a backtracking
@@ -115,6 +118,31 @@ describe('built-in patterns stay linear on hostile text', () => {
     for (const unit of ['http://a' + fill('.', 2040) + 'x ', 'a', ' ', 'a.']) {
       const raw = Buffer.from(message({ body: fill(unit, 25 * MB) }));
       await assertNoStall(`scan with a 25 MB body of "${unit.slice(0, 12)}"`, () => scanner.scan(raw));
+    }
+  });
+
+  test('live: while hostile messages are scanned, a new client is greeted within 500 ms', async () => {
+    const sink = await startSmtpSink();
+    const bp = await startBorderpatrol({ relayPort: sink.port, set: { 'smtp.greet_delay': '0', 'recipient_verification.mode': 'none', 'smtp.trusted_networks': '' } });
+    try {
+      const bodies = [
+        { head: `From: "${fill('a', 60_000)}" <a@b.test>\r\n`, body: 'hi\r\n' },
+        { head: 'From: <a@b.test>\r\n', body: fill('http://a' + fill('.', 2040) + 'x\r\n', 512 * 1024) },
+      ];
+      for (const [i, m] of bodies.entries()) {
+        const c = await openData(bp.port);
+        await writeAll(c, [`${m.head}Subject: hostile ${i}\r\nMessage-ID: <hostile-${i}@origin.test>\r\n\r\n`, m.body, '\r\n.\r\n']);
+        const reply = c.reply(120_000);
+        const waits = await greetingWaits(bp.port, reply);
+        const r = await reply;
+        c.close();
+        assert.ok(r.code === 250 || r.code === 550, r.text);
+        const worst = Math.max(...waits);
+        assert.ok(worst < 500, `message ${i}: a new client waited ${worst.toFixed(0)} ms for its greeting`);
+      }
+    } finally {
+      await bp.stop();
+      await sink.stop();
     }
   });
 });

@@ -234,3 +234,40 @@ describe('Session: DATA', () => {
     assert.notEqual(retry.action, 'greylist');
   });
 });
+
+describe('Session: after the queue (content_filter)', () => {
+  const POSTFIX = { ip: '127.0.0.1', port: 50000, source: 'socket' as const };
+  const CLIENT = { ip: '192.0.2.10', port: 40000, rdns: 'mail.sender.test', helo: 'mail.sender.test', tls: false, proto: 'ESMTP', source: 'xforward' as const };
+  const mode = (reject: string) => ({ ...QUIET, mode: 'content_filter', 'smtp.xforward_hosts': '127.0.0.1', 'smtp.after_queue_reject': reject });
+
+  async function viaPostfix(bench: Awaited<ReturnType<typeof sessionBench>>, from = 'alice@sender.test') {
+    const s = bench.open();
+    assert.deepEqual(await s.connect(POSTFIX), { ok: true });
+    assert.deepEqual(await s.mail(from, { client: CLIENT }), { ok: true });
+    assert.deepEqual(await s.rcpt('bob@example.com'), { ok: true });
+    return s;
+  }
+
+  it('a spam verdict with after_queue_reject=discard → 250 2.7.0, nothing relayed (a 5xx would become backscatter)', async () => {
+    const bench = await sessionBench(mode('discard'));
+    const r = await (await viaPostfix(bench)).data(message({}, `${GTUBE}\r\n`));
+    assert.equal(r.action, 'discard');
+    assert.equal(`${r.reply.code} ${r.reply.enhanced}`, '250 2.7.0');
+    assert.equal(bench.delivered.length, 0);
+  });
+
+  it('a spam verdict with after_queue_reject=add_header → relayed and stamped', async () => {
+    const bench = await sessionBench(mode('add_header'));
+    const r = await (await viaPostfix(bench)).data(message({}, `${GTUBE}\r\n`));
+    assert.equal(r.action, 'add_header');
+    assert.equal(r.relayed, true);
+    assert.match(bench.delivered[0]?.message.toString('latin1') ?? '', /\r\nX-Spam-Action: add_header\r\n/);
+  });
+
+  it('a deny-listed sender is not refused at MAIL: the refusal is carried to the verdict', async () => {
+    const bench = await sessionBench(mode('discard'), { 'lists/deny_senders.txt': 'spammer@sender.test\n' });
+    const r = await (await viaPostfix(bench, 'spammer@sender.test')).data(message({}));
+    assert.equal(r.action, 'discard');
+    assert.equal(bench.delivered.length, 0);
+  });
+});
