@@ -62,7 +62,10 @@ for (const kind of ['standalone', 'cluster'] as const) {
       dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bp-policies-'));
       await fs.cp(path.resolve('policies'), dir, { recursive: true });
       mx = await startMx(sink.port, { 'store.redis': redis.url, 'greylist.delay': '1' }, {}, dir);
-      // Load the Lua scripts once, as a running server has.
+      // Load the Lua scripts once and read the neural model (cached for neural.reload_seconds),
+      // as a running server has: a greylisted attempt, then its accepted retry.
+      await attempt(mx.port, { from: 'warmup@origin.test', rcpts: ['warmup@example.com'] });
+      await sleep(1100);
       await attempt(mx.port, { from: 'warmup@origin.test', rcpts: ['warmup@example.com'] });
       await sleep(200);
     });
