@@ -84,6 +84,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         () => holder.get(),
         log,
         metrics,
+        // One budget for message bytes in the process, whichever door holds them.
+        door.memory,
       )
     : null;
   holder.onChange((p) => milterScans.setLimit(p.policy.limits.max_concurrent_scans));

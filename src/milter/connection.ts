@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import { PacketReader, MilterProtocolError, decodeCommand, encode, type MilterCommand } from './codec.js';
-import { MessageBuffer } from './message.js';
+import { MessageBuffer, type MemoryBudget } from './message.js';
 import { editPackets } from './edits.js';
 import { MILTER_VERSION, WANTED_ACTIONS, WANTED_STEPS, Step, BODY_CHUNK } from './protocol.js';
 import { Macros, clientFrom, envelopeAddress } from './events.js';
@@ -33,7 +33,7 @@ export class MilterConnection {
   private heloTold: string | null = null;
   private inTransaction = false;
   private message: MessageBuffer | null = null;
-  /** The message was already answered (too big): the rest of it is ignored until the next one. */
+  /** The message was already answered (too big, or no memory left): the rest of it is ignored until the next one. */
   private messageAnswered = false;
   private timer: NodeJS.Timeout | null = null;
 
@@ -44,6 +44,8 @@ export class MilterConnection {
     private readonly policy: () => CompiledPolicy,
     private readonly log: Logger,
     private readonly onDone: () => void,
+    /** The process's budget for message bytes in memory, shared with the SMTP door. */
+    private readonly memory: MemoryBudget | null = null,
   ) {
     this.session = openSession({ id });
     const limits = policy().policy.limits;
@@ -207,7 +209,7 @@ export class MilterConnection {
 
   private startMessage(): void {
     const limits = this.policy().policy.limits;
-    this.message = new MessageBuffer(limits.max_message_size, limits.max_headers + 1);
+    this.message = new MessageBuffer(limits.max_message_size, limits.max_headers + 1, this.memory);
     this.messageAnswered = false;
   }
 
@@ -219,12 +221,12 @@ export class MilterConnection {
       return;
     }
     m.body(chunk);
-    if (!m.oversized) {
+    if (!m.oversized && !m.overBudget) {
       this.send(encode.continue());
       return;
     }
-    // No point reading the rest: the Session refuses it (552 5.3.4) and Postfix ends the
-    // message with that reply.
+    // No point reading the rest: the Session refuses it (552 5.3.4, or 452 4.3.1 when the
+    // memory budget ran out) and Postfix ends the message with that reply.
     this.messageAnswered = true;
     await this.endOfMessage();
   }
@@ -232,20 +234,22 @@ export class MilterConnection {
   private async endOfMessage(): Promise<void> {
     if (!this.message) this.startMessage();
     const m = this.message as MessageBuffer;
-    const result = await this.session.data(m.oversized ? Buffer.alloc(0) : m.raw(), {
+    const dropped = m.oversized || m.overBudget;
+    const result = await this.session.data(dropped ? Buffer.alloc(0) : m.raw(), {
       queueId: this.macros.get('i'),
-      ...(m.oversized ? { measured: { size: m.bytes, oversized: true, bareNewline: false, longestLine: 0 } } : {}),
+      ...(dropped ? { measured: { size: m.bytes, oversized: m.oversized, overBudget: m.overBudget, bareNewline: false, longestLine: 0 } } : {}),
     });
     if (!result.accepted) this.send(encode.replyCode(result.reply));
     else if (result.action === 'discard') this.send(encode.discard());
     else this.send(...editPackets(result.headers, m.fields), encode.accept());
-    if (!m.oversized) this.endTransaction(false);
+    if (!dropped) this.endTransaction(false);
   }
 
   /** aborted: the transaction ended without an answer to its message (RSET, a new MAIL, QUIT). */
   private endTransaction(aborted: boolean): void {
     if (aborted && this.inTransaction) this.session.reset();
     this.inTransaction = false;
+    this.message?.release();
     this.message = null;
     this.messageAnswered = false;
     this.macros.endTransaction();
@@ -267,6 +271,8 @@ export class MilterConnection {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.queue.length = 0;
+    this.message?.release();
+    this.message = null;
     this.session.close();
     this.onDone();
   }

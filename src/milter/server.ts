@@ -6,6 +6,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { unmapIpv4 } from '../net/ip.js';
 import { newId } from '../pipeline/transaction.js';
+import type { MemoryBudget } from './message.js';
 
 /**
  * The milter listener (mode milter). Only milter.peers may connect; at most
@@ -22,6 +23,8 @@ export class MilterServer {
     private readonly policy: () => CompiledPolicy,
     private readonly log: Logger,
     private readonly metrics: Metrics,
+    /** Message bytes in memory, one budget for the whole process (limits.max_message_memory). */
+    private readonly memory: MemoryBudget | null = null,
   ) {
     this.server = net.createServer((socket) => this.accept(socket));
     this.server.on('error', (err) => this.log.error({ event: 'listener_error', err: err.message }, 'listener error'));
@@ -51,7 +54,7 @@ export class MilterServer {
     const connection = new MilterConnection(socket, this.openSession, id, this.policy, log, () => {
       this.open.delete(connection);
       log.info({ event: 'milter_disconnect' }, 'milter peer disconnected');
-    });
+    }, this.memory);
     this.open.add(connection);
     log.info({ event: 'milter_connect', peer, port: socket.remotePort }, 'milter peer connected');
   }

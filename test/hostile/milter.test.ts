@@ -4,6 +4,18 @@ import { startBorderpatrol, type TestServer } from '../helpers/borderpatrol.js';
 import { RawMilter, describeReply } from '../helpers/milter-client.js';
 import { Cmd, Reply, Action, Step } from '../../src/milter/protocol.js';
 
+/** A negotiated milter connection with a client at ip, HELO done. */
+async function negotiatedSession(port: number, ip: string): Promise<RawMilter> {
+  const m = await RawMilter.connect(port);
+  await m.negotiate();
+  m.macros(Cmd.CONNECT, { j: 'postfix.test', '{daemon_name}': 'smtpd' });
+  m.connectEvent(`[${ip}]`, ip);
+  assert.equal(describeReply(await m.reply()), 'c');
+  m.send(Cmd.HELO, 'origin.example\0');
+  assert.equal(describeReply(await m.reply()), 'c');
+  return m;
+}
+
 /**
  * The milter door spoken to byte by byte, as Postfix does and as a hostile peer would:
  * what it negotiates, who may connect, the bounds on packets, time and message size, a
@@ -30,17 +42,7 @@ describe('milter door: protocol and hostile input', () => {
     await bp?.stop();
   });
 
-  /** A negotiated connection with a client at ip, HELO done. */
-  async function session(ip: string): Promise<RawMilter> {
-    const m = await RawMilter.connect(bp.port);
-    await m.negotiate();
-    m.macros(Cmd.CONNECT, { j: 'postfix.test', '{daemon_name}': 'smtpd' });
-    m.connectEvent(`[${ip}]`, ip);
-    assert.equal(describeReply(await m.reply()), 'c');
-    m.send(Cmd.HELO, 'origin.example\0');
-    assert.equal(describeReply(await m.reply()), 'c');
-    return m;
-  }
+  const session = (ip: string) => negotiatedSession(bp.port, ip);
 
   test('OPTNEG: version 6, header edits only, and the steps we skip, within what the MTA offers', async () => {
     const m = await RawMilter.connect(bp.port);
@@ -296,5 +298,66 @@ describe('milter door: a client that logged in is judged from the connect phase 
     const alice = { '{auth_type}': 'PLAIN', '{auth_authen}': 'alice' };
     assert.equal(await mail('192.0.2.61', alice), 'c');
     assert.equal(await mail('192.0.2.61', alice), 'c');
+  });
+});
+
+describe('milter door: message bytes come out of the process budget (limits.max_message_memory)', () => {
+  let bp: TestServer;
+  const BUDGET = 50_000;
+
+  before(async () => {
+    bp = await startBorderpatrol({
+      relayPort: 9,
+      set: { mode: 'milter', 'milter.peers': '127.0.0.1', 'limits.max_message_memory': String(BUDGET), 'limits.max_message_size': '1000000' },
+    });
+  });
+
+  after(async () => {
+    await bp?.stop();
+  });
+
+  /** A logged-in client's transaction up to its first body chunk of `bodyBytes`; returns our answer to that chunk. */
+  async function holdMessage(m: RawMilter, name: string, bodyBytes: number): Promise<string> {
+    m.macros(Cmd.MAIL, { '{auth_authen}': name });
+    m.send(Cmd.MAIL, `<${name}@origin.test>\0`);
+    assert.equal(describeReply(await m.reply()), 'c');
+    m.send(Cmd.RCPT, '<user@example.com>\0');
+    assert.equal(describeReply(await m.reply()), 'c');
+    m.send(Cmd.HEADER, `Subject\0 ${name}\0`);
+    m.send(Cmd.EOH);
+    assert.equal(describeReply(await m.reply()), 'c');
+    m.send(Cmd.BODY, Buffer.alloc(bodyBytes, 0x61));
+    return describeReply(await m.reply());
+  }
+
+  async function finalAnswer(m: RawMilter): Promise<string> {
+    m.send(Cmd.BODYEOB);
+    for (let i = 0; i < 20; i++) {
+      const r = await m.reply();
+      if (!r || [Reply.ACCEPT, Reply.CONTINUE, Reply.REPLYCODE, Reply.DISCARD].includes(r.command as never)) return describeReply(r);
+    }
+    return 'no final answer';
+  }
+
+  test('a second large message while the first is held gets 452 4.3.1; the bytes come back when the first is answered', async () => {
+    const first = await negotiatedSession(bp.port, '192.0.2.40');
+    const second = await negotiatedSession(bp.port, '192.0.2.41');
+    try {
+      assert.equal(await holdMessage(first, 'first', 30_000), 'c');
+      assert.ok(bp.door.memory.available < BUDGET - 30_000, `the first message is counted (${bp.door.memory.available} left)`);
+      assert.equal(await holdMessage(second, 'second', 30_000), 'y 452 4.3.1 Insufficient system storage, try again later');
+      assert.equal(await finalAnswer(first), 'a');
+      assert.equal(bp.door.memory.available, BUDGET, 'every byte went back to the budget');
+      // The refused client tries again on the same connection: now there is room.
+      second.send(Cmd.BODYEOB);
+      await second.reply();
+      second.send(Cmd.ABORT);
+      assert.equal(await holdMessage(second, 'again', 30_000), 'c');
+      assert.equal(await finalAnswer(second), 'a');
+      assert.equal(bp.door.memory.available, BUDGET);
+    } finally {
+      first.close();
+      second.close();
+    }
   });
 });
