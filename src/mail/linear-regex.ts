@@ -1,4 +1,5 @@
 import { RE2JS } from 're2js';
+import { literalPrefilter } from './regex-literals.js';
 
 /**
  * Regular expressions written by the admin run on RE2's engine (re2js, plain JavaScript):
@@ -40,5 +41,9 @@ export function compileLinear(pattern: string, flags: string): LinearMatcher {
   } catch (err) {
     throw new Error(refusal(pattern, (err as Error).message));
   }
-  return (text) => re.test(text);
+  // Most rules match few messages: a literal every match must contain rules them out
+  // before RE2 runs (about ten times slower than V8's own engine).
+  const prefilter = literalPrefilter(pattern, flags);
+  if (!prefilter) return (text) => re.test(text);
+  return (text) => prefilter(text) && re.test(text);
 }
