@@ -2,6 +2,7 @@ import http from 'node:http';
 import crypto from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../observability/logger.js';
+import { listenOn } from '../net/listen.js';
 
 /**
  * The admin HTTP listener (default 127.0.0.1:11334). Routes are registered by the parts
@@ -69,13 +70,7 @@ export class AdminServer {
     this.server = server;
     server.headersTimeout = 10_000;
     server.requestTimeout = 60_000;
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host, port }, () => {
-        server.off('error', reject);
-        resolve(server.address() as AddressInfo);
-      });
-    });
+    return listenOn(server, host, port);
   }
 
   close(): Promise<void> {

@@ -5,6 +5,7 @@ import type { CompiledPolicy } from '../policy/compiled.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { unmapIpv4 } from '../net/ip.js';
+import { listenOn } from '../net/listen.js';
 import { newId } from '../pipeline/transaction.js';
 import type { MemoryBudget } from './message.js';
 
@@ -60,14 +61,7 @@ export class MilterServer {
   }
 
   listen(host: string, port: number): Promise<net.AddressInfo> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException) => reject(err);
-      this.server.once('error', onError);
-      this.server.listen({ host, port, backlog: 1024 }, () => {
-        this.server.off('error', onError);
-        resolve(this.server.address() as net.AddressInfo);
-      });
-    });
+    return listenOn(this.server, host, port, 1024);
   }
 
   /**
