@@ -7,6 +7,7 @@ import { BayesIndex } from '../../src/stores/sqlite/bayes-index.js';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
 import { SNAPSHOT_FILE } from '../../src/stores/sqlite/ndjson-snapshot.js';
 import { tokenKey } from '../../src/bayes/token-key.js';
+import { KEY_ALPHABET, keyBits } from '../../src/stores/bayes-key.js';
 import type { BayesRetention } from '../../src/stores/types.js';
 
 const tempDir = () => fs.mkdtemp(path.join(os.tmpdir(), 'bp-bayes-index-'));
@@ -36,6 +37,18 @@ async function assertInStep(writer: SqliteStore, dir: string, tokens: readonly s
 }
 
 describe('Bayes index: the writer keeps its token counts in memory', () => {
+  it('reads every token key back into the 54 bits it was written from', () => {
+    const bits = new Uint32Array(2);
+    for (const key of [...keys('k', 20_000), '_________', 'AAAAAAAAA']) {
+      assert.ok(keyBits(key, bits), key);
+      const value = BigInt(bits[0]!) | (BigInt(bits[1]!) << 32n);
+      assert.ok(bits[1]! < 2 ** 22, key);
+      const written = Array.from({ length: 9 }, (_v, i) => KEY_ALPHABET[Number((value >> BigInt(6 * i)) & 63n)]).join('');
+      assert.equal(written, key);
+    }
+    for (const other of ['AAAAAAAA', 'AAAAAAAAAA', 'AAAA AAAA', 'AAAAAAAAé', '']) assert.equal(keyBits(other, bits), false, other);
+  });
+
   it('holds what a Map holds through sets, deletes and growth', () => {
     const index = new BayesIndex();
     const model = new Map<string, { spam: number; ham: number }>();
