@@ -6,6 +6,8 @@ import { urlHosts } from '../../mail/urls.js';
 import { AddressSet, DomainSet } from '../../policy/lists.js';
 import type { ContentRule, PatternType } from './manifest.js';
 import { compileLinear } from '../../mail/linear-regex.js';
+import type { Folder } from '../../mail/regex-literals.js';
+import type { MessageViews } from './message-views.js';
 
 /**
  * Content rules compiled once per policy version: regexes built, substrings and lists
@@ -13,7 +15,7 @@ import { compileLinear } from '../../mail/linear-regex.js';
  * in policy; this is the only code that gives them meaning.
  */
 
-export type CompiledRule = (ctx: TransactionContext, msg: ParsedMessage, maxChars: number) => SymbolHit | null;
+export type CompiledRule = (ctx: TransactionContext, msg: ParsedMessage, maxChars: number, views: MessageViews) => SymbolHit | null;
 
 type Extract = (ctx: TransactionContext, msg: ParsedMessage, maxChars: number) => readonly string[];
 
@@ -34,15 +36,16 @@ const EXTRACT: Readonly<Record<Exclude<PatternType, 'header'>, Extract>> = {
   mime_type: (_c, m) => m.parts.map((p) => p.contentType),
 };
 
-function extractor(rule: ContentRule): Extract {
+/** The values a rule looks at, and the name they are shared under by the rules of a message. */
+function extractor(rule: ContentRule): { key: string; extract: Extract } {
   if (rule.type === 'header') {
     const field = (rule.header ?? '').toLowerCase();
-    return (_c, m) => m.header(field);
+    return { key: `header:${field}`, extract: (_c, m) => m.header(field) };
   }
-  return EXTRACT[rule.type as Exclude<PatternType, 'header'>];
+  return { key: rule.type, extract: EXTRACT[rule.type as Exclude<PatternType, 'header'>] };
 }
 
-function matcher(rule: ContentRule): (value: string) => boolean {
+function matcher(rule: ContentRule): (value: string, fold: Folder) => boolean {
   if (rule.match === 'regex') {
     return compileLinear(rule.pattern ?? '', rule.flags);
   }
@@ -64,11 +67,11 @@ function matcher(rule: ContentRule): (value: string) => boolean {
 }
 
 function patternRule(rule: ContentRule): CompiledRule {
-  const extract = extractor(rule);
+  const { key, extract } = extractor(rule);
   const matches = matcher(rule);
-  return (ctx, msg, max) => {
-    for (const v of extract(ctx, msg, max)) {
-      if (matches(v)) return { name: rule.symbol, detail: v.length > 80 ? `${v.slice(0, 77)}...` : v };
+  return (ctx, msg, max, views) => {
+    for (const v of views.valuesOf(key, () => extract(ctx, msg, max))) {
+      if (matches(v, views.fold)) return { name: rule.symbol, detail: v.length > 80 ? `${v.slice(0, 77)}...` : v };
     }
     return null;
   };
@@ -115,8 +118,8 @@ function conditionRule(rule: ContentRule): CompiledRule {
       const subject = rule.target === 'subject';
       const minLetters = rule.min_letters ?? (subject ? 10 : 100);
       const minRatio = rule.min_ratio ?? 0.7;
-      return (_c, m, max) => {
-        const text = subject ? m.header('subject').join(' ') : m.visibleText().slice(0, max);
+      return (_c, m, max, views) => {
+        const text = subject ? m.header('subject').join(' ') : (views.valuesOf('body', () => EXTRACT.body(_c, m, max))[0] ?? '');
         const { letters, ratio } = uppercaseShare(text);
         return letters >= minLetters && ratio >= minRatio ? hit(`${Math.round(ratio * 100)}% capitals`) : null;
       };
