@@ -1,3 +1,5 @@
+import { optionalAfter, skipClass, skipGroup } from './regex-syntax.js';
+
 /**
  * A quick "can this pattern match at all?" test for the linear-time regex engine: literal
  * text a match must contain. RE2 in plain JavaScript is about ten times slower than V8's own
@@ -12,7 +14,19 @@
 /** Case-folds a text the way foldCase does; callers may pass one that remembers its answers. */
 export type Folder = (text: string) => string;
 
-export type LiteralPrefilter = (text: string, fold?: Folder) => boolean;
+/**
+ * A prefilter's answer for a text. `found`, when given, is the set of literals (of
+ * `literals`) that occur in the text, case-folded for a case-insensitive pattern: a caller
+ * that scans once for the literals of many patterns passes it; without it the prefilter
+ * searches the text itself.
+ */
+export interface LiteralPrefilter {
+  (text: string, fold?: Folder, found?: ReadonlySet<string>): boolean;
+  /** Every literal the prefilter looks for. */
+  readonly literals: readonly string[];
+  /** Whether those literals are to be looked for in the case-folded text. */
+  readonly caseInsensitive: boolean;
+}
 
 /**
  * What a match needs: a literal (searched in the text as is, or in its case-folded form for
@@ -48,24 +62,47 @@ function weight(n: Need): number {
   return Math.min(...n.any.map(weight));
 }
 
+/** Strings a run may stand for at most (each optional piece doubles them). */
+const MAX_VARIANTS = 16;
+
+/** A pattern read: what every match needs, and when it is a finite set of strings, that set. */
+interface Reading {
+  need: Need;
+  exact: string[] | null;
+}
+
 /**
  * What every match of the pattern needs, or null when nothing can be read from it (then
  * nothing can be ruled out). Within one alternative every run of plain characters and every
  * group that must occur (not made optional by ?, * or {0,…}) is a need; of several
- * alternatives one must hold. Case-insensitive literals come lower-cased, for foldCase's text.
+ * alternatives one must hold. A run goes on through optional characters and through groups
+ * that are a few plain strings ("not (a )?spam" needs "not spam" or "not a spam").
+ * Case-insensitive literals come lower-cased, for foldCase's text.
  */
 export function requiredLiterals(pattern: string, caseInsensitive: boolean): Need | null {
+  return read(pattern, caseInsensitive)?.need ?? null;
+}
+
+function read(pattern: string, caseInsensitive: boolean): Reading | null {
   const alternatives: Need[] = [];
+  let exact: string[] | null = [];
   let found: Need[] = [];
-  let run = '';
+  // The strings the current run may stand for; it is exact while nothing broke it.
+  let run: string[] = [''];
+  let broken = false;
   let lastWasLiteral = false;
   const endRun = () => {
-    if (run.length > 0) found.push(run);
-    run = '';
+    const variants = [...new Set(run)];
+    if (Math.min(...variants.map((v) => v.length)) > 0) found.push(variants.length === 1 ? (variants[0] as string) : { any: variants });
+    run = [''];
+    broken = true;
     lastWasLiteral = false;
   };
   const endAlternative = (): boolean => {
+    if (exact && !broken && exact.length + run.length <= MAX_VARIANTS) exact.push(...run);
+    else exact = null;
     endRun();
+    broken = false;
     const byWeight = found.sort((a, b) => weight(b) - weight(a));
     found = [];
     if (byWeight.length === 0) return false;
@@ -75,20 +112,32 @@ export function requiredLiterals(pattern: string, caseInsensitive: boolean): Nee
     alternatives.push(needs.length === 1 ? (needs[0] as Need) : { all: needs });
     return true;
   };
+  /** The run followed by one of `tails`, when that keeps it small enough. */
+  const extend = (tails: readonly string[]): boolean => {
+    if (run.length * tails.length > MAX_VARIANTS) return false;
+    run = run.flatMap((r) => tails.map((t) => r + t));
+    return true;
+  };
   const literal = (c: string) => {
     // Non-ASCII characters fold differently in the two worlds: they end the literal.
     if (caseInsensitive && c.charCodeAt(0) >= 128) return endRun();
-    run += caseInsensitive ? c.toLowerCase() : c;
+    run = run.map((r) => r + (caseInsensitive ? c.toLowerCase() : c));
     lastWasLiteral = true;
   };
   /**
-   * A quantifier applies to the atom before it: when that may occur zero times it leaves
-   * the run; when it must occur `min` times or more, that many copies stay in the run.
+   * A quantifier applies to the atom before it: an optional character doubles the run's
+   * strings (with and without it); otherwise it ends the run, leaving the character out
+   * when it may occur zero times and `min` copies of it when it must occur that often.
    */
-  const quantifier = (min: number) => {
+  const quantifier = (min: number, optional: boolean) => {
     if (lastWasLiteral) {
-      const c = run.slice(-1);
-      run = min === 0 ? run.slice(0, -1) : run + c.repeat(Math.min(min, 16) - 1);
+      const without = run.map((r) => r.slice(0, -1));
+      if (optional && run.length * 2 <= MAX_VARIANTS) {
+        run = [...without, ...run];
+        lastWasLiteral = false;
+        return;
+      }
+      run = min === 0 ? without : run.map((r) => r + r.slice(-1).repeat(Math.min(min, 16) - 1));
     }
     endRun();
   };
@@ -115,12 +164,20 @@ export function requiredLiterals(pattern: string, caseInsensitive: boolean): Nee
         if (pattern[i + 1] === '?' && pattern[i + 2] !== ':') return null;
         const close = skipGroup(pattern, i);
         if (close < 0) return null;
-        endRun();
-        if (!optionalAfter(pattern, close + 1)) {
-          const inner = requiredLiterals(pattern.slice(pattern[i + 1] === '?' ? i + 3 : i + 1, close), caseInsensitive);
-          if (inner !== null) found.push(inner);
-        }
+        const inner = read(pattern.slice(pattern[i + 1] === '?' ? i + 3 : i + 1, close), caseInsensitive);
+        const after = pattern[close + 1];
         i = close;
+        lastWasLiteral = false;
+        // A group of a few plain strings, once or optionally once ("?" or lazy "??"): the run goes on through it.
+        if (inner?.exact && after !== '*' && after !== '+' && after !== '{') {
+          const optional = after === '?';
+          if (extend(optional ? ['', ...inner.exact] : inner.exact)) {
+            if (optional) i += pattern[close + 2] === '?' ? 2 : 1;
+            break;
+          }
+        }
+        endRun();
+        if (inner && !optionalAfter(pattern, close + 1)) found.push(inner.need);
         break;
       }
       case '[': {
@@ -133,16 +190,18 @@ export function requiredLiterals(pattern: string, caseInsensitive: boolean): Nee
       case '{': {
         const m = /^\{(\d+)(,\d*)?\}\??/.exec(pattern.slice(i, i + 24));
         if (!m) return null;
-        quantifier(Number(m[1]));
+        quantifier(Number(m[1]), false);
         i += m[0].length - 1;
         break;
       }
       case '?':
+        quantifier(0, pattern[i + 1] !== '?');
+        break;
       case '*':
-        quantifier(0);
+        quantifier(0, false);
         break;
       case '+':
-        quantifier(1);
+        quantifier(1, false);
         break;
       case '.':
       case '^':
@@ -158,44 +217,8 @@ export function requiredLiterals(pattern: string, caseInsensitive: boolean): Nee
     }
   }
   if (!endAlternative()) return null;
-  return alternatives.length === 1 ? (alternatives[0] as Need) : { any: alternatives };
-}
-
-/** Whether the quantifier at `at` (if any) lets the atom before it occur zero times. */
-function optionalAfter(pattern: string, at: number): boolean {
-  const c = pattern[at];
-  if (c === '?' || c === '*') return true;
-  return c === '{' && /^\{0*(,|\})/.test(pattern.slice(at, at + 8));
-}
-
-/** Index of the ")" that closes the group opened at `open`, or -1. */
-function skipGroup(pattern: string, open: number): number {
-  let depth = 0;
-  for (let i = open; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === '\\') i++;
-    else if (c === '[') {
-      i = skipClass(pattern, i);
-      if (i < 0) return -1;
-    } else if (c === '(') depth++;
-    else if (c === ')' && --depth === 0) return i;
-  }
-  return -1;
-}
-
-/** Index of the "]" that closes the class opened at `open`, or -1 (also for forms whose reading differs between engines). */
-function skipClass(pattern: string, open: number): number {
-  let i = open + 1;
-  if (pattern[i] === '^') i++;
-  // "[]" and "[^]" mean different things to JavaScript and to RE2.
-  if (pattern[i] === ']') return -1;
-  for (; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === '\\') i++;
-    else if (c === '[') return -1;
-    else if (c === ']') return i;
-  }
-  return -1;
+  const need = alternatives.length === 1 ? (alternatives[0] as Need) : { any: alternatives };
+  return { need, exact: exact && exact.length > 0 && !exact.includes('') ? exact : null };
 }
 
 /** Characters that mean something in a JavaScript regular expression. */
@@ -224,6 +247,17 @@ function literalSearch(literals: readonly string[]): (text: string) => boolean {
   return (text) => re.test(text);
 }
 
+function literalsOf(need: Need): string[] {
+  if (typeof need === 'string') return [need];
+  return ('all' in need ? need.all : need.any).flatMap(literalsOf);
+}
+
+function holdsIn(need: Need, found: ReadonlySet<string>): boolean {
+  if (typeof need === 'string') return found.has(need);
+  if ('all' in need) return need.all.every((n) => holdsIn(n, found));
+  return need.any.some((n) => holdsIn(n, found));
+}
+
 /**
  * A test that is false only when no match is possible. A case-insensitive pattern's
  * literals are searched in the case-folded text, which `fold` may hand out from a cache
@@ -234,6 +268,9 @@ export function literalPrefilter(pattern: string, flags: string): LiteralPrefilt
   const need = requiredLiterals(pattern, caseInsensitive);
   if (need === null) return null;
   const holds = tester(need);
-  if (!caseInsensitive) return (text) => holds(text);
-  return (text, fold = foldCase) => holds(fold(text));
+  const test = (text: string, fold: Folder = foldCase, found?: ReadonlySet<string>): boolean => {
+    if (found) return holdsIn(need, found);
+    return holds(caseInsensitive ? fold(text) : text);
+  };
+  return Object.assign(test, { literals: [...new Set(literalsOf(need))], caseInsensitive });
 }
