@@ -137,8 +137,8 @@ function scannersFor(rules: readonly ContentRule[], regexes: ReadonlyArray<Linea
   for (const members of groups.values()) {
     const literals = members.flatMap((i) => regexes[i]?.prefilter?.literals ?? []);
     if (members.length < 2 || new Set(literals).size < SCAN_FROM_LITERALS) continue;
-    const scanner = new LiteralScanner(literals);
-    for (const i of members) out[i] = scanner;
+    const scanner = LiteralScanner.for(literals);
+    if (scanner) for (const i of members) out[i] = scanner;
   }
   return out;
 }
