@@ -1,7 +1,7 @@
 import type { BayesTokenCounts } from '../types.js';
 import { keyBits } from '../bayes-key.js';
 
-/** Slots per token at most (grown past it), and after a load or growth. */
+/** Used share of the slots at most (grown past it), and after a load or growth. */
 const MAX_LOAD = 0.75;
 const LOAD_AFTER_GROWTH = 0.55;
 const MIN_CAPACITY = 1024;
@@ -23,10 +23,12 @@ const TWO_32 = 4_294_967_296;
  */
 export class BayesIndex {
   private capacity = 0;
-  private lo = new Uint32Array(0);
-  private hi = new Uint32Array(0);
-  private spam = new Uint32Array(0);
-  private ham = new Uint32Array(0);
+  /**
+   * Slot i is [4i] the key's low half, [4i+1] its high half with USED (0: empty), [4i+2] the
+   * spam count, [4i+3] the ham count: one cache line per probe of a table far larger than
+   * the CPU's caches.
+   */
+  private slots = new Uint32Array(0);
   private used = 0;
   private readonly aside = new Map<string, BayesTokenCounts>();
   private readonly bits = new Uint32Array(2);
@@ -40,14 +42,14 @@ export class BayesIndex {
     return this.used + this.aside.size;
   }
 
-  /** Bytes of the arrays (the Map beside is small and not counted). */
+  /** Bytes of the table (the Map beside is small and not counted). */
   get bytes(): number {
-    return this.capacity * 16;
+    return this.slots.byteLength;
   }
 
   get(key: string): BayesTokenCounts | undefined {
-    const slot = keyBits(key, this.bits) ? this.find(this.bits[0]!, this.bits[1]! | USED) : -1;
-    if (slot >= 0) return { spam: this.spam[slot]!, ham: this.ham[slot]! };
+    const at = keyBits(key, this.bits) ? this.find(this.bits[0]!, this.bits[1]! | USED) : -1;
+    if (at >= 0) return { spam: this.slots[at + 2]!, ham: this.slots[at + 3]! };
     const c = this.aside.size > 0 ? this.aside.get(key) : undefined;
     return c && { spam: c.spam, ham: c.ham };
   }
@@ -56,10 +58,11 @@ export class BayesIndex {
   counts(keys: readonly string[]): BayesTokenCounts[] {
     const out = new Array<BayesTokenCounts>(keys.length);
     const bits = this.bits;
+    const slots = this.slots;
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i]!;
-      const slot = keyBits(key, bits) ? this.find(bits[0]!, bits[1]! | USED) : -1;
-      if (slot >= 0) out[i] = { spam: this.spam[slot]!, ham: this.ham[slot]! };
+      const at = keyBits(key, bits) ? this.find(bits[0]!, bits[1]! | USED) : -1;
+      if (at >= 0) out[i] = { spam: slots[at + 2]!, ham: slots[at + 3]! };
       else out[i] = (this.aside.size > 0 && this.get(key)) || { spam: 0, ham: 0 };
     }
     return out;
@@ -74,18 +77,14 @@ export class BayesIndex {
     }
     const lo = this.bits[0]!;
     const hi = this.bits[1]! | USED;
-    this.aside.delete(key);
-    let slot = this.find(lo, hi);
-    if (slot < 0) {
+    if (this.aside.size > 0) this.aside.delete(key);
+    let at = this.find(lo, hi);
+    if (at < 0) {
       if (this.used + 1 > this.capacity * MAX_LOAD) this.allocate(Math.ceil((this.used + 1) / LOAD_AFTER_GROWTH));
-      slot = this.home(lo, hi);
-      while (this.hi[slot] !== 0) slot = this.next(slot);
-      this.lo[slot] = lo;
-      this.hi[slot] = hi;
-      this.used++;
+      at = this.place(lo, hi);
     }
-    this.spam[slot] = spam;
-    this.ham[slot] = ham;
+    this.slots[at + 2] = spam;
+    this.slots[at + 3] = ham;
   }
 
   delete(key: string): void {
@@ -101,66 +100,68 @@ export class BayesIndex {
     if (!keyBits(key, this.bits)) return false;
     let hole = this.find(this.bits[0]!, this.bits[1]! | USED);
     if (hole < 0) return false;
+    const slots = this.slots;
     // Backward shift: move up each later entry of the run that may sit in the hole, so a
     // lookup never meets an empty slot before its key (no tombstones to pile up).
     let j = hole;
     for (;;) {
       j = this.next(j);
-      if (this.hi[j] === 0) break;
-      const home = this.home(this.lo[j]!, this.hi[j]!);
+      if (slots[j + 1] === 0) break;
+      const home = this.home(slots[j]!, slots[j + 1]!);
       // The entry at j may move to the hole when its home is not cyclically in (hole, j].
       const between = hole < j ? home > hole && home <= j : home > hole || home <= j;
       if (between) continue;
-      this.lo[hole] = this.lo[j]!;
-      this.hi[hole] = this.hi[j]!;
-      this.spam[hole] = this.spam[j]!;
-      this.ham[hole] = this.ham[j]!;
+      slots.copyWithin(hole, j, j + 4);
       hole = j;
     }
-    this.hi[hole] = 0;
+    slots[hole + 1] = 0;
     this.used--;
     return true;
   }
 
+  /** Where the key is (its slot's first element), or -1. */
   private find(lo: number, hi: number): number {
-    const his = this.hi;
-    let slot = this.home(lo, hi);
+    const slots = this.slots;
+    let at = this.home(lo, hi);
     for (;;) {
-      const h = his[slot]!;
+      const h = slots[at + 1]!;
       if (h === 0) return -1;
-      if (h === hi && this.lo[slot] === lo) return slot;
-      slot = this.next(slot);
+      if (h === hi && slots[at] === lo) return at;
+      at = this.next(at);
     }
+  }
+
+  /** A new key into the first free slot from its home. */
+  private place(lo: number, hi: number): number {
+    let at = this.home(lo, hi);
+    while (this.slots[at + 1] !== 0) at = this.next(at);
+    this.slots[at] = lo;
+    this.slots[at + 1] = hi;
+    this.used++;
+    return at;
   }
 
   /** The first slot to try: the key's halves mixed, scaled to the capacity (any capacity, not only powers of two). */
   private home(lo: number, hi: number): number {
     let h = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b);
     h ^= h >>> 15;
-    return Math.floor(((h >>> 0) * this.capacity) / TWO_32);
+    return Math.floor(((h >>> 0) * this.capacity) / TWO_32) * 4;
   }
 
-  private next(slot: number): number {
-    return slot + 1 === this.capacity ? 0 : slot + 1;
+  private next(at: number): number {
+    return at + 4 === this.slots.length ? 0 : at + 4;
   }
 
   private allocate(capacity: number): void {
-    const [lo, hi, spam, ham] = [this.lo, this.hi, this.spam, this.ham];
+    const old = this.slots;
     this.capacity = capacity;
-    this.lo = new Uint32Array(capacity);
-    this.hi = new Uint32Array(capacity);
-    this.spam = new Uint32Array(capacity);
-    this.ham = new Uint32Array(capacity);
+    this.slots = new Uint32Array(capacity * 4);
     this.used = 0;
-    for (let i = 0; i < hi.length; i++) {
-      if (hi[i] === 0) continue;
-      let slot = this.home(lo[i]!, hi[i]!);
-      while (this.hi[slot] !== 0) slot = this.next(slot);
-      this.lo[slot] = lo[i]!;
-      this.hi[slot] = hi[i]!;
-      this.spam[slot] = spam[i]!;
-      this.ham[slot] = ham[i]!;
-      this.used++;
+    for (let p = 0; p < old.length; p += 4) {
+      if (old[p + 1] === 0) continue;
+      const at = this.place(old[p]!, old[p + 1]!);
+      this.slots[at + 2] = old[p + 2]!;
+      this.slots[at + 3] = old[p + 3]!;
     }
   }
 }
