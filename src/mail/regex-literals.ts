@@ -106,9 +106,9 @@ function read(pattern: string, caseInsensitive: boolean): Reading | null {
     const byWeight = found.sort((a, b) => weight(b) - weight(a));
     found = [];
     if (byWeight.length === 0) return false;
-    const strong = byWeight.filter((n) => weight(n) >= MIN_LITERAL).slice(0, MAX_NEEDS);
-    // Short literals are a need of their own only when the alternative has nothing longer.
-    const needs = strong.length > 0 ? strong : byWeight.slice(0, 1);
+    const strong = byWeight.filter((n) => weight(n) >= MIN_LITERAL);
+    // Short literals are needs of their own only when the alternative has nothing longer.
+    const needs = (strong.length > 0 ? strong : byWeight).slice(0, MAX_NEEDS);
     alternatives.push(needs.length === 1 ? (needs[0] as Need) : { all: needs });
     return true;
   };

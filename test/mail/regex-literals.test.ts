@@ -39,7 +39,7 @@ test('what every match needs: runs, required groups, alternatives', () => {
   assert.deepEqual(requiredLiterals('yes+ way', false), { all: [' way', 'yes'] });
   // Short literals are kept only where an alternative has nothing longer.
   assert.deepEqual(requiredLiterals('!!|\\s!', false), { any: ['!!', '!'] });
-  assert.deepEqual(requiredLiterals('\\$\\d{1,3}(,\\d{3})+', false), '$');
+  assert.deepEqual(requiredLiterals('\\$\\d{1,3}(,\\d{3})+', false), { all: ['$', ','] });
   assert.deepEqual(requiredLiterals('abc|x', false), { any: ['abc', 'x'] });
   // At most four needs per alternative, the longest first.
   assert.deepEqual(requiredLiterals('aaa.bbbb.ccccc.dddddd.eeeeeee', false), { all: ['eeeeeee', 'dddddd', 'ccccc', 'bbbb'] });
