@@ -67,8 +67,9 @@ export class SqliteHistory implements HistoryPart {
     const write = () => {
       let id = 0;
       for (const e of entries) id = Number(this.push.run(e).lastInsertRowid);
-      // Ids grow by one per entry, so everything at or below id - max is older than the newest max.
-      this.trim.run(id - max);
+      // Ids grow by one per entry, so everything at or below id - max is older than the
+      // newest max; below max entries there is nothing to delete (and no statement to run).
+      if (id > max) this.trim.run(id - max);
     };
     if (this.database.db.isTransaction) write();
     else this.database.transaction(write);

@@ -116,6 +116,7 @@ export class SqliteStore implements Store {
   fuzzyAdd = this.guard('fuzzy_add', (...a: Parameters<SqliteFuzzy['fuzzyAdd']>) => this.fuzzy.fuzzyAdd(...a));
   fuzzyDelete = this.guard('fuzzy_delete', (...a: Parameters<SqliteFuzzy['fuzzyDelete']>) => this.fuzzy.fuzzyDelete(...a));
   fuzzyFind = this.guard('fuzzy_find', (...a: Parameters<SqliteFuzzy['fuzzyFind']>) => this.fuzzy.fuzzyFind(...a));
+  fuzzyAny = (): boolean => this.fuzzy.fuzzyAny();
   neuralLoad = this.guard('neural_load', () => this.neural.neuralLoad());
   neuralSave = this.guard('neural_save', (...a: Parameters<SqliteNeural['neuralSave']>) => this.neural.neuralSave(...a));
   replyRemember = this.guard('reply_remember', (...a: Parameters<SqliteReplies['replyRemember']>) => this.replies.replyRemember(...a));
