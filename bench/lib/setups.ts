@@ -30,7 +30,8 @@ export async function trainBayes(setup: { policiesDir: string; overrides: Array<
     for (const cls of ['ham', 'spam'] as const) {
       const subset = path.join(workDir, 'train-subset', cls);
       fs.mkdirSync(subset, { recursive: true });
-      for (const f of fs.readdirSync(dirs[cls]).sort().slice(0, 300)) fs.symlinkSync(path.join(dirs[cls], f), path.join(subset, f));
+      // Made once per run: the A/B rows of the same setup learn from the same links.
+      for (const f of fs.readdirSync(dirs[cls]).sort().slice(0, 300)) if (!fs.existsSync(path.join(subset, f))) fs.symlinkSync(path.join(dirs[cls], f), path.join(subset, f));
       dirs[cls] = subset;
     }
   }
