@@ -124,6 +124,39 @@ describe('Bayes index: the writer keeps its token counts in memory', () => {
     }
   });
 
+  it('reads a large table back at a reopen, chunk by chunk, odd keys and counts included', async () => {
+    const dir = await tempDir();
+    const many = keys('many', 45_000);
+    const odd = ['plain', 'two words', 'comma,inside', '', 'AAAAAAAA'];
+    try {
+      const lines = [
+        { format: 'borderpatrol-store', version: 1, savedAt: new Date().toISOString() },
+        ['t', many[30_000], 2 ** 40, 1],
+        ['t', 'comma,inside', 3, 4],
+        ['T', 4, 2],
+      ];
+      await fs.writeFile(path.join(dir, SNAPSHOT_FILE), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+      const a = new SqliteStore({ dataDir: dir });
+      await a.bayesLearn('all', many, 'spam');
+      await a.bayesLearn('half', many.filter((_k, i) => i % 2 === 0), 'ham');
+      await a.bayesLearn('odd', odd, 'ham');
+      await a.close();
+      const b = new SqliteStore({ dataDir: dir });
+      const counts = await b.bayesGetTokens([many[0]!, many[1]!, many[30_000]!, 'comma,inside', '']);
+      assert.deepEqual(counts, [
+        { spam: 1, ham: 1 },
+        { spam: 1, ham: 0 },
+        { spam: 2 ** 40 + 1, ham: 2 },
+        { spam: 3, ham: 5 },
+        { spam: 0, ham: 1 },
+      ]);
+      await assertInStep(b, dir, [...many, ...odd]);
+      await b.close();
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('reads an imported snapshot, and learns on top of it', async () => {
     const dir = await tempDir();
     const [a, b] = keys('imported', 2) as [string, string];

@@ -34,7 +34,7 @@ export class BayesIndex {
   private readonly bits = new Uint32Array(2);
 
   constructor(expected = 0) {
-    this.allocate(Math.max(MIN_CAPACITY, Math.ceil(expected / LOAD_AFTER_GROWTH)));
+    this.clear(expected);
   }
 
   /** Tokens held. */
@@ -75,9 +75,13 @@ export class BayesIndex {
       this.aside.set(key, { spam, ham });
       return;
     }
-    const lo = this.bits[0]!;
-    const hi = this.bits[1]! | USED;
     if (this.aside.size > 0) this.aside.delete(key);
+    this.setBits(this.bits[0]!, this.bits[1]!, spam, ham);
+  }
+
+  /** set() for a key in the stored form, given as its bits (see keyBits), with Uint32 counts. */
+  setBits(lo: number, hi: number, spam: number, ham: number): void {
+    hi |= USED;
     let at = this.find(lo, hi);
     if (at < 0) {
       if (this.used + 1 > this.capacity * MAX_LOAD) this.allocate(Math.ceil((this.used + 1) / LOAD_AFTER_GROWTH));
@@ -91,9 +95,11 @@ export class BayesIndex {
     if (!this.deleteCompact(key)) this.aside.delete(key);
   }
 
-  clear(): void {
+  /** Empty, with room for `expected` tokens. */
+  clear(expected = 0): void {
     this.aside.clear();
-    this.allocate(MIN_CAPACITY);
+    this.slots = new Uint32Array(0);
+    this.allocate(Math.max(MIN_CAPACITY, Math.ceil(expected / LOAD_AFTER_GROWTH)));
   }
 
   private deleteCompact(key: string): boolean {
