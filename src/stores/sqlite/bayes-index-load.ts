@@ -1,11 +1,10 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { KEY_LENGTH, keyBitsAt } from '../bayes-key.js';
-import type { BayesIndex } from './bayes-index.js';
+import { MAX_SLOT_COUNT, type BayesIndex } from './bayes-index.js';
 
 /** Rows per read: a few hundred KB of text at a time. */
 const CHUNK = 20_000;
 const COMMA = 44;
-const TWO_32 = 4_294_967_296;
 
 interface Joined {
   n: number;
@@ -20,7 +19,7 @@ interface Joined {
  * row, node:sqlite makes an array and a string for every token, and that was most of the
  * load; here SQLite joins a chunk of rows into three strings (keys, spam counts, ham
  * counts) read by position. A chunk with anything out of the ordinary (a key not in the
- * stored form, a count a Uint32 cannot hold) is read again row by row.
+ * stored form, a count past what a slot holds) is read again row by row.
  */
 export function loadIndex(db: DatabaseSync, index: BayesIndex): void {
   const select = (where: string) => `SELECT token, spam, ham FROM bayes_tokens ${where} ORDER BY token LIMIT ${CHUNK}`;
@@ -70,7 +69,7 @@ class Parsed {
   }
 }
 
-/** n whole numbers below 2^32 joined by commas into `out`; false for anything else. */
+/** n whole numbers up to MAX_SLOT_COUNT joined by commas into `out`; false for anything else. */
 function counts(text: string | null, n: number, out: Uint32Array): boolean {
   if (text === null) return false;
   let k = 0;
@@ -79,7 +78,7 @@ function counts(text: string | null, n: number, out: Uint32Array): boolean {
   for (let i = 0; i <= text.length; i++) {
     const c = i < text.length ? text.charCodeAt(i) : COMMA;
     if (c === COMMA) {
-      if (digits === 0 || digits > 10 || value >= TWO_32 || k >= n) return false;
+      if (digits === 0 || digits > 5 || value > MAX_SLOT_COUNT || k >= n) return false;
       out[k++] = value;
       value = 0;
       digits = 0;

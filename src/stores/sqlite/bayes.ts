@@ -10,8 +10,8 @@ const READ_BATCH = 250;
 
 /**
  * Bayes token counts, the learned messages' digests and the totals, in the database. The
- * writer also holds the counts in a compact index (bayes-index.ts, 16 bytes a slot: about
- * 10 MB for 360,000 tokens) that scoring reads, since looking hundreds of tokens up in
+ * writer also holds the counts in a compact index (bayes-index.ts, 12 bytes a slot: about
+ * 7 MB for 360,000 tokens) that scoring reads, since looking hundreds of tokens up in
  * SQLite per message cost more than the rest of the classifier; a read-only open (scan
  * beside a running server) reads the database. `seen` is the day (since the epoch) a token
  * or digest was last learned: expiry drops what has not been learned for bayes.expire_days.
