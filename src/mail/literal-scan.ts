@@ -6,7 +6,18 @@
  * whatever it holds: one table step per character, and each state's literals are noted
  * at most once per scan.
  */
+/** Entries of the transition table at most (4 bytes each): past it a policy's rules search one by one. */
+const MAX_TABLE = 1 << 22;
+
 export class LiteralScanner {
+  /** A scanner for these literals, or null when its table would be larger than MAX_TABLE. */
+  static for(literals: readonly string[]): LiteralScanner | null {
+    const distinct = new Set(literals);
+    const states = 1 + [...distinct].reduce((n, l) => n + l.length, 0);
+    const classes = 1 + new Set([...distinct].join('').split('')).size;
+    return states * classes <= MAX_TABLE ? new LiteralScanner([...distinct]) : null;
+  }
+
   readonly literals: readonly string[];
   /** Character class of each ASCII character; 0 is "no literal has it". */
   private readonly asciiClass = new Uint8Array(128);
@@ -16,6 +27,8 @@ export class LiteralScanner {
   private readonly next: Int32Array;
   /** Literals (indices) that end at each state, its own and those of its suffixes. */
   private readonly ends: number[][];
+  /** 1 for a state where some literal ends: a scan's copy of it notes each such state once. */
+  private readonly ending: Uint8Array;
 
   constructor(literals: readonly string[]) {
     this.literals = [...new Set(literals)];
@@ -23,7 +36,6 @@ export class LiteralScanner {
     const classOf = (c: number): number => {
       const known = c < 128 ? this.asciiClass[c] : this.otherClass.get(c);
       if (known) return known;
-      if (classes > 65_535) throw new Error('too many distinct characters in literals');
       if (c < 128) this.asciiClass[c] = classes;
       else this.otherClass.set(c, classes);
       return classes++;
@@ -70,23 +82,22 @@ export class LiteralScanner {
     }
     this.next = next;
     this.ends = ends;
+    this.ending = Uint8Array.from(ends, (e) => (e.length > 0 ? 1 : 0));
   }
 
   /** The literals that occur in `text`. */
   scan(text: string): Set<string> {
     const found = new Set<string>();
     const { asciiClass, otherClass, width, next, ends, literals } = this;
-    const noted = new Uint8Array(ends.length);
+    const pending = this.ending.slice();
     let s = 0;
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
-      s = next[s * width + (c < 128 ? asciiClass[c]! : (otherClass.get(c) ?? 0))]!;
-      const here = ends[s]!;
-      if (here.length > 0 && noted[s] === 0) {
-        noted[s] = 1;
-        for (const index of here) found.add(literals[index]!);
-        if (found.size === literals.length) break;
-      }
+      s = next[s * width + (c < 128 ? (asciiClass[c] as number) : (otherClass.get(c) ?? 0))] as number;
+      if (pending[s] === 0) continue;
+      pending[s] = 0;
+      for (const index of ends[s] as number[]) found.add(literals[index] as string);
+      if (found.size === literals.length) break;
     }
     return found;
   }

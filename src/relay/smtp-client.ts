@@ -162,9 +162,12 @@ export class SmtpClient {
     this.socket?.destroy();
   }
 
+  /** Called once when the socket is gone (also after a failed connect); may be set before open(). */
   onceClosed(listener: () => void): void {
-    this.socket?.once('close', listener);
+    this.closeListeners.push(listener);
   }
+
+  private closeListeners: Array<() => void> = [];
 
   private requireSocket(): net.Socket {
     if (!this.socket || this.closed) throw this.closeError ?? new DownstreamError('closed', 'connection is closed');
@@ -245,6 +248,7 @@ export class SmtpClient {
 
   private onClose(): void {
     this.fail(new DownstreamError('closed', 'connection closed by the relay target'));
+    for (const listener of this.closeListeners.splice(0)) listener();
   }
 
   private fail(err: Error): void {

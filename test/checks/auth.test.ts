@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { authenticate, dkimSign } from 'mailauth';
+import { authenticate, dkimSign, type DNSResolver } from 'mailauth';
 import { authservIdOf } from '../../src/mail/header-block.js';
 import { authInput } from '../../src/checks/auth/index.js';
 import { Scanner, testPolicy, message } from './helpers.js';
@@ -152,7 +152,7 @@ test('mailauth reads the header block alone unless a DKIM or ARC field may need 
 
 test('an unsigned message gets the same authentication from its header block as from the whole message', async () => {
   const answers: Record<string, string[][]> = { 'sender.test': [['v=spf1 ip4:127.0.0.2 -all']], '_dmarc.sender.test': [['v=DMARC1; p=reject']] };
-  const resolver = async (name: string, rrtype: string): Promise<unknown> => {
+  const resolver: DNSResolver = async (name, rrtype) => {
     const found = rrtype === 'TXT' ? answers[name] : undefined;
     if (found) return found;
     throw Object.assign(new Error(`${rrtype} ${name}: ENOTFOUND`), { code: 'ENOTFOUND' });

@@ -58,3 +58,9 @@ test('the literal scanner stays linear on text made of near misses', () => {
     assert.ok(ms < 2000, `${Math.round(ms)} ms`);
   }
 });
+
+test('no scanner for literals whose table would be too large: the rules then search one by one', () => {
+  const many = Array.from({ length: 3000 }, (_, i) => `${String.fromCharCode(0x4e00 + i)}literal number ${i} of a very long policy`);
+  assert.equal(LiteralScanner.for(many), null);
+  assert.ok(LiteralScanner.for(['free', 'money']));
+});

@@ -73,9 +73,9 @@ function patternRule(rule: ContentRule, regex: LinearMatcher | null, scanner: Li
   const matches = matcher(rule, regex);
   const folded = regex?.prefilter?.caseInsensitive ?? false;
   return (ctx, msg, max, views) => {
-    for (const v of views.valuesOf(key, () => extract(ctx, msg, max))) {
-      const found = scanner && views.literalsIn(scanner, folded ? views.fold(v) : v);
-      if (matches(v, views.fold, found)) return { name: rule.symbol, detail: v.length > 80 ? `${v.slice(0, 77)}...` : v };
+    for (const viewed of views.valuesOf(key, () => extract(ctx, msg, max))) {
+      const v = viewed.text;
+      if (matches(v, viewed.fold, scanner && viewed.literalsIn(scanner, folded))) return { name: rule.symbol, detail: v.length > 80 ? `${v.slice(0, 77)}...` : v };
     }
     return null;
   };
@@ -99,7 +99,7 @@ function conditionRule(rule: ContentRule): CompiledRule {
       const minLetters = rule.min_letters ?? (subject ? 10 : 100);
       const minRatio = rule.min_ratio ?? 0.7;
       return (_c, m, max, views) => {
-        const text = subject ? m.header('subject').join(' ') : (views.valuesOf('body', () => EXTRACT.body(_c, m, max))[0] ?? '');
+        const text = subject ? m.header('subject').join(' ') : (views.valuesOf('body', () => EXTRACT.body(_c, m, max))[0]?.text ?? '');
         const { letters, ratio } = uppercaseShare(text);
         return letters >= minLetters && ratio >= minRatio ? hit(`${Math.round(ratio * 100)}% capitals`) : null;
       };
@@ -137,8 +137,8 @@ function scannersFor(rules: readonly ContentRule[], regexes: ReadonlyArray<Linea
   for (const members of groups.values()) {
     const literals = members.flatMap((i) => regexes[i]?.prefilter?.literals ?? []);
     if (members.length < 2 || new Set(literals).size < SCAN_FROM_LITERALS) continue;
-    const scanner = new LiteralScanner(literals);
-    for (const i of members) out[i] = scanner;
+    const scanner = LiteralScanner.for(literals);
+    if (scanner) for (const i of members) out[i] = scanner;
   }
   return out;
 }

@@ -46,22 +46,24 @@ export class SqliteFuzzy implements FuzzyPart {
   }
 
   async fuzzyAdd(digest: string, shingles: readonly number[], flag: number, weight: number): Promise<void> {
-    this.database.durably(() => {
-      const added = this.exists.get(digest) === undefined;
+    // The count changes once the write is committed.
+    const added = this.database.durably(() => {
+      const isNew = this.exists.get(digest) === undefined;
       this.upsert.run(digest, flag, weight);
       this.dropShingles.run(digest);
       shingles.forEach((value, pos) => this.addShingle.run(pos, value, digest));
-      if (added) this.count++;
+      return isNew;
     });
+    if (added) this.count++;
   }
 
   async fuzzyDelete(digest: string, _shingles: readonly number[]): Promise<boolean> {
-    return this.database.durably(() => {
+    const deleted = this.database.durably(() => {
       this.dropShingles.run(digest);
-      const deleted = Number(this.dropHash.run(digest).changes) > 0;
-      if (deleted) this.count--;
-      return deleted;
+      return Number(this.dropHash.run(digest).changes) > 0;
     });
+    if (deleted) this.count--;
+    return deleted;
   }
 
   fuzzyAny(): boolean {
