@@ -29,10 +29,11 @@ export async function trainBayes(setup: { policiesDir: string; overrides: Array<
     // A directory of links to the first 300 files of each class.
     for (const cls of ['ham', 'spam'] as const) {
       const subset = path.join(workDir, 'train-subset', cls);
-      fs.mkdirSync(subset, { recursive: true });
-      // Made once per run: the A/B rows of the same setup learn from the same links.
-      for (const f of fs.readdirSync(dirs[cls]).sort().slice(0, 300)) if (!fs.existsSync(path.join(subset, f))) fs.symlinkSync(path.join(dirs[cls], f), path.join(subset, f));
       dirs[cls] = subset;
+      // Made once per run: a baseline or A/B row trains from the same links.
+      if (fs.existsSync(subset)) continue;
+      fs.mkdirSync(subset, { recursive: true });
+      for (const f of fs.readdirSync(o.dirs[cls]).sort().slice(0, 300)) fs.symlinkSync(path.join(o.dirs[cls], f), path.join(subset, f));
     }
   }
   // Learning is a burst of store writes: give Redis more than the server's 250 ms per command.

@@ -1,3 +1,5 @@
+import { KEY_ALPHABET } from '../stores/bayes-key.js';
+
 /**
  * Tokens are stored under a short hash, not as text: the store then holds no readable
  * words of anyone's mail, and every key is 9 characters in Redis. 54 bits make a collision
@@ -6,8 +8,7 @@
  * murmur-style mix) written out 6 bits per character are cheap enough for thousands of
  * tokens per message (Number#toString(36) alone would cost more than all the hashing).
  */
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-const CODE = Array.from(ALPHABET, (c) => c.charCodeAt(0));
+const CODE = Array.from(KEY_ALPHABET, (c) => c.charCodeAt(0));
 
 export function tokenKey(token: string): string {
   let h1 = 0x811c9dc5;

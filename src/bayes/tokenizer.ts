@@ -1,5 +1,6 @@
 import type { ParsedMessage } from '../mail/parsed-message.js';
 import { hostOf } from '../mail/urls.js';
+import { scanWords } from './word-scan.js';
 import { bareAddress, charSet, hostnamesInText, isWhiteSpace, splitOutsideQuotes, trimEndWhile } from '../mail/linear-text.js';
 
 /**
@@ -29,8 +30,6 @@ const MAX_RECEIVED = 6;
 /** Shorter words are left out of body word pairs. */
 const MIN_PAIR_WORD = 4;
 
-// '*' stays inside words: "p*rn" is a spammer's spelling worth learning.
-const WORD = /[\p{L}\p{N}$€£¥][\p{L}\p{N}$€£¥%'’.@_!*-]*/gu;
 const TRAILING = charSet(".'’_@!*-");
 const IPV4 = /\b(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.\d{1,3}\b/g;
 
@@ -65,7 +64,7 @@ export function normalizeWord(raw: string): string | null {
 /** Normalised words of a text, in order (for pairs). */
 export function words(text: string): string[] {
   const out: string[] = [];
-  for (const raw of text.toLowerCase().match(WORD) ?? []) {
+  for (const raw of scanWords(text.toLowerCase())) {
     const w = normalizeWord(raw);
     if (w) out.push(w);
   }
@@ -76,8 +75,27 @@ function addWords(set: TokenSet, prefix: string, list: readonly string[]): void 
   for (const w of list) set.add(prefix + w);
 }
 
+/**
+ * Each pair of adjacent words. A pair met before is known by its two words' numbers, without
+ * building its string again: text repeats its phrases, and a message with a text and an
+ * HTML part says everything twice.
+ */
 function addPairs(set: TokenSet, prefix: string, list: readonly string[]): void {
-  for (let i = 1; i < list.length && !set.full; i++) set.add(prefix + list[i - 1] + ' ' + list[i]);
+  const numbers = new Map<string, number>();
+  const ids = new Array<number>(list.length);
+  for (let i = 0; i < list.length; i++) {
+    const w = list[i]!;
+    let n = numbers.get(w);
+    if (n === undefined) numbers.set(w, (n = numbers.size));
+    ids[i] = n;
+  }
+  const seen = new Set<number>();
+  for (let i = 1; i < list.length && !set.full; i++) {
+    const pair = ids[i - 1]! * list.length + ids[i]!;
+    if (seen.has(pair)) continue;
+    seen.add(pair);
+    set.add(prefix + list[i - 1] + ' ' + list[i]);
+  }
 }
 
 const NOT_ADDRESS = charSet('<>"\',;');

@@ -114,9 +114,12 @@ export function recordVerdict(s: TransactionSummary, tx: TransactionContext, sto
   store.historyPush(JSON.stringify(entry), max).catch((err: Error) => tx.log.warn({ event: 'history_error', err: err.message }, 'could not record history'));
 }
 
+/** Read once: os.hostname() is a system call, and this name is on every history entry. */
+let hostname: string | undefined;
+
 /** The name history entries and /policy/status give this instance. */
 export function instanceName(policy: CompiledPolicy): string {
-  return policy.policy.history.instance || os.hostname();
+  return policy.policy.history.instance || (hostname ??= os.hostname());
 }
 
 function wouldBeOf(s: TransactionSummary): string | undefined {

@@ -1,5 +1,5 @@
 import { RE2JS } from 're2js';
-import { literalPrefilter } from './regex-literals.js';
+import { literalPrefilter, type Folder, type LiteralPrefilter } from './regex-literals.js';
 
 /**
  * Regular expressions written by the admin run on RE2's engine (re2js, plain JavaScript):
@@ -10,7 +10,16 @@ import { literalPrefilter } from './regex-literals.js';
  * when the policy is loaded, with the reason.
  */
 
-export type LinearMatcher = (text: string) => boolean;
+/**
+ * `fold` gives the text's case-folded form for the literal prefilter, and `found` the
+ * prefilter's literals that occur in it (see LiteralPrefilter): the rules of one message
+ * pass ones that remember their answers, so each text is folded and scanned once, not once
+ * per rule. `prefilter` is null when no literal can be read from the pattern.
+ */
+export interface LinearMatcher {
+  (text: string, fold?: Folder, found?: ReadonlySet<string>): boolean;
+  readonly prefilter: LiteralPrefilter | null;
+}
 
 const FLAG_BITS: Readonly<Record<string, number>> = {
   i: RE2JS.CASE_INSENSITIVE,
@@ -44,6 +53,6 @@ export function compileLinear(pattern: string, flags: string): LinearMatcher {
   // Most rules match few messages: a literal every match must contain rules them out
   // before RE2 runs (about ten times slower than V8's own engine).
   const prefilter = literalPrefilter(pattern, flags);
-  if (!prefilter) return (text) => re.test(text);
-  return (text) => prefilter(text) && re.test(text);
+  const matches = prefilter ? (text: string, fold?: Folder, found?: ReadonlySet<string>) => prefilter(text, fold, found) && re.test(text) : (text: string) => re.test(text);
+  return Object.assign(matches, { prefilter });
 }

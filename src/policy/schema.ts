@@ -30,6 +30,13 @@ const relaySchema = z
     data_done_timeout: z.number().positive().default(600),
     /** Idle downstream connections kept open for reuse. */
     pool_size: z.number().int().min(0).max(1000).default(16),
+    /**
+     * Connections to Postfix open at once, busy or idle (0: no cap). At the cap a message
+     * waits for the next connection a transaction gives back, up to connect_timeout, rather
+     * than opening one more only to close it moments later; Postfix also has only so many
+     * smtpd processes (default_process_limit 100).
+     */
+    max_connections: z.number().int().min(0).max(10000).default(50),
     /** Seconds an idle pooled connection lives (Postfix's smtpd_timeout is 300 s). */
     pool_idle: z.number().positive().default(30),
     /** Send XFORWARD with the real client identity when Postfix offers it. */

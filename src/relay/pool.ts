@@ -1,45 +1,84 @@
-import { SmtpClient, type ClientOptions } from './smtp-client.js';
+import { DownstreamError, SmtpClient, type ClientOptions } from './smtp-client.js';
+
+interface Waiter {
+  resolve: (client: SmtpClient) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
 
 /**
- * Idle downstream connections kept for reuse, so a message does not pay for a TCP
- * connect, greeting and EHLO to Postfix. A connection is only returned to the pool
- * after a transaction ended cleanly (250 after "." or RSET), so a pooled connection is
- * always between transactions.
+ * Connections to Postfix, kept for reuse so a message does not pay for a TCP connect,
+ * greeting and EHLO (and a QUIT after). A connection is only returned to the pool after a
+ * transaction ended cleanly (250 after "." or RSET), so a pooled connection is always
+ * between transactions.
+ *
+ * At most `maxOpen` connections are open at once (0: no cap). Without a cap, a burst of
+ * messages ending together opened one connection each, only to close all but `maxIdle` of
+ * them moments later: a connect, greeting, EHLO and QUIT per message, for Postfix too, and
+ * more Postfix smtpd processes than it may have. At the cap a delivery waits for the next
+ * connection a transaction gives back, up to the connect timeout (what opening one may take).
  */
 export class ClientPool {
   private readonly idle: Array<{ client: SmtpClient; timer: NodeJS.Timeout }> = [];
+  private readonly waiters: Waiter[] = [];
+  /** Connections opening or open (busy, idle or saying QUIT), until their socket closes. */
+  private open = 0;
   private closing = false;
-  private readonly watched = new WeakSet<SmtpClient>();
 
   constructor(
     private options: ClientOptions,
     private maxIdle: number,
     private idleMs: number,
+    private maxOpen = 0,
   ) {}
 
   /** A new policy can move the target: connections to the old one are dropped. */
-  reconfigure(options: ClientOptions, maxIdle: number, idleMs: number): void {
+  reconfigure(options: ClientOptions, maxIdle: number, idleMs: number, maxOpen = 0): void {
     const moved = options.host !== this.options.host || options.port !== this.options.port || options.heloName !== this.options.heloName;
     this.options = options;
     this.maxIdle = maxIdle;
     this.idleMs = idleMs;
+    this.maxOpen = maxOpen;
     if (moved) this.drain();
+    this.admitWaiters();
   }
 
-  async acquire(): Promise<SmtpClient> {
+  acquire(): Promise<SmtpClient> {
     while (this.idle.length > 0) {
       const entry = this.idle.pop();
       if (!entry) break;
       clearTimeout(entry.timer);
-      if (entry.client.isOpen) return entry.client;
+      if (entry.client.isOpen) return Promise.resolve(entry.client);
     }
-    const client = new SmtpClient(this.options);
-    await client.open();
-    return client;
+    if (this.closing) return Promise.reject(new DownstreamError('closed', 'the relay is shutting down'));
+    if (this.hasRoom()) return this.openNew();
+    return new Promise<SmtpClient>((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          const i = this.waiters.indexOf(waiter);
+          if (i >= 0) this.waiters.splice(i, 1);
+          reject(new DownstreamError('timeout', `no connection to ${this.options.host}:${this.options.port} free within ${this.options.connectTimeout} ms (${this.maxOpen} busy)`));
+        }, this.options.connectTimeout),
+      };
+      this.waiters.push(waiter);
+    });
   }
 
   release(client: SmtpClient): void {
-    if (this.closing || !client.isOpen || this.idle.length >= this.maxIdle) {
+    if (this.closing || !client.isOpen) {
+      void client.quit();
+      return;
+    }
+    // A delivery waiting for a connection takes this one as it is: no idle round.
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      clearTimeout(waiter.timer);
+      waiter.resolve(client);
+      return;
+    }
+    if (this.idle.length >= this.maxIdle) {
       void client.quit();
       return;
     }
@@ -52,19 +91,6 @@ export class ClientPool {
       }, this.idleMs),
     };
     entry.timer.unref();
-    // A pooled connection that Postfix closes (its own timeout) leaves the pool at once.
-    // One listener per connection, not one per use: a connection reused for a million
-    // messages must not collect a million listeners.
-    if (!this.watched.has(client)) {
-      this.watched.add(client);
-      client.onceClosed(() => {
-        const i = this.idle.findIndex((e) => e.client === client);
-        if (i >= 0) {
-          clearTimeout(this.idle[i]?.timer);
-          this.idle.splice(i, 1);
-        }
-      });
-    }
     this.idle.push(entry);
   }
 
@@ -77,6 +103,11 @@ export class ClientPool {
     return this.idle.length;
   }
 
+  /** Connections open now, busy or idle. */
+  get openCount(): number {
+    return this.open;
+  }
+
   drain(): void {
     for (const { client, timer } of this.idle.splice(0)) {
       clearTimeout(timer);
@@ -87,5 +118,42 @@ export class ClientPool {
   close(): void {
     this.closing = true;
     this.drain();
+    for (const w of this.waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(new DownstreamError('closed', 'the relay is shutting down'));
+    }
+  }
+
+  private hasRoom(): boolean {
+    return this.maxOpen <= 0 || this.open < this.maxOpen;
+  }
+
+  private async openNew(): Promise<SmtpClient> {
+    this.open++;
+    const client = new SmtpClient(this.options);
+    // Every socket closes once, a failed connect too: the count follows the sockets. One
+    // listener per connection, not one per use: a connection reused for a million messages
+    // must not collect a million listeners. A pooled connection that Postfix closes (its own
+    // timeout) leaves the pool at once.
+    client.onceClosed(() => {
+      const i = this.idle.findIndex((e) => e.client === client);
+      if (i >= 0) {
+        clearTimeout(this.idle[i]?.timer);
+        this.idle.splice(i, 1);
+      }
+      this.open--;
+      this.admitWaiters();
+    });
+    await client.open();
+    return client;
+  }
+
+  /** Room freed (a connection closed, a higher cap): waiting deliveries open their own. */
+  private admitWaiters(): void {
+    while (this.waiters.length > 0 && this.hasRoom() && !this.closing) {
+      const w = this.waiters.shift() as Waiter;
+      clearTimeout(w.timer);
+      this.openNew().then(w.resolve, w.reject);
+    }
   }
 }

@@ -43,11 +43,11 @@ export class Relay {
   private readonly verifyCache = new Map<string, { answer: VerifyAnswer; expires: number }>();
 
   constructor(policy: CompiledPolicy) {
-    const { options, maxIdle, idleMs } = Relay.poolSettings(policy);
-    this.pool = new ClientPool(options, maxIdle, idleMs);
+    const { options, maxIdle, idleMs, maxOpen } = Relay.poolSettings(policy);
+    this.pool = new ClientPool(options, maxIdle, idleMs, maxOpen);
   }
 
-  private static poolSettings(policy: CompiledPolicy): { options: ClientOptions; maxIdle: number; idleMs: number } {
+  private static poolSettings(policy: CompiledPolicy): { options: ClientOptions; maxIdle: number; idleMs: number; maxOpen: number } {
     const r = policy.policy.relay;
     return {
       options: {
@@ -60,12 +60,13 @@ export class Relay {
       },
       maxIdle: r.pool_size,
       idleMs: r.pool_idle * 1000,
+      maxOpen: r.max_connections,
     };
   }
 
   applyPolicy(policy: CompiledPolicy): void {
-    const { options, maxIdle, idleMs } = Relay.poolSettings(policy);
-    this.pool.reconfigure(options, maxIdle, idleMs);
+    const { options, maxIdle, idleMs, maxOpen } = Relay.poolSettings(policy);
+    this.pool.reconfigure(options, maxIdle, idleMs, maxOpen);
   }
 
   /** Hand a message to Postfix and return its answer, or 451 4.4.1 when it cannot be reached. */

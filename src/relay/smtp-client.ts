@@ -136,9 +136,13 @@ export class SmtpClient {
   sendData(message: Buffer): Promise<DownstreamReply> {
     const promise = this.expectReply(false, this.options.dataDoneTimeout);
     const socket = this.requireSocket();
+    // Corked, the pieces leave in one writev: one system call and no tiny TCP segment for
+    // the final ".", which the socket (no Nagle) would otherwise send on its own.
+    socket.cork();
     for (const chunk of dotStuff(message)) socket.write(chunk);
     const endsWithCrlf = message.length >= 2 && message[message.length - 2] === 0x0d && message[message.length - 1] === 0x0a;
     socket.write(endsWithCrlf ? '.\r\n' : '\r\n.\r\n');
+    socket.uncork();
     return promise;
   }
 
@@ -158,9 +162,12 @@ export class SmtpClient {
     this.socket?.destroy();
   }
 
+  /** Called once when the socket is gone (also after a failed connect); may be set before open(). */
   onceClosed(listener: () => void): void {
-    this.socket?.once('close', listener);
+    this.closeListeners.push(listener);
   }
+
+  private closeListeners: Array<() => void> = [];
 
   private requireSocket(): net.Socket {
     if (!this.socket || this.closed) throw this.closeError ?? new DownstreamError('closed', 'connection is closed');
@@ -241,6 +248,7 @@ export class SmtpClient {
 
   private onClose(): void {
     this.fail(new DownstreamError('closed', 'connection closed by the relay target'));
+    for (const listener of this.closeListeners.splice(0)) listener();
   }
 
   private fail(err: Error): void {

@@ -54,6 +54,9 @@ class ReadOnlyStore implements Store {
   fuzzyFind(shingles: readonly number[], minMatched: number) {
     return this.inner.fuzzyFind(shingles, minMatched);
   }
+  fuzzyAny(): boolean {
+    return this.inner.fuzzyAny();
+  }
   neuralLoad() {
     return this.inner.neuralLoad();
   }

@@ -157,6 +157,13 @@ export interface FuzzyPart {
   fuzzyDelete(digest: string, shingles: readonly number[]): Promise<boolean>;
   /** The stored signature agreeing with `shingles` on the most min-hashes (at least `minMatched`), or null. */
   fuzzyFind(shingles: readonly number[], minMatched: number): Promise<FuzzyMatch | null>;
+  /**
+   * False only when no signature is stored, so the check need not compute a message's
+   * signature at all. Answered from memory, no round trip: the embedded store keeps the
+   * count; Redis (written by several MXes) is asked again at most every few seconds, and
+   * until it has answered the answer is true.
+   */
+  fuzzyAny(): boolean;
 }
 
 /** The neural layer's model as stored: an opaque serialised form and its version (each save adds one). */

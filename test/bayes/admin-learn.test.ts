@@ -35,6 +35,11 @@ after(async () => {
   await cleanupPolicies();
 });
 
+/** The counts GET /bayes reports as learned. */
+async function learnedCounts(): Promise<{ spam: number; ham: number }> {
+  return ((await (await fetch(`${base}/bayes`)).json()) as { learned: { spam: number; ham: number } }).learned;
+}
+
 function rspamc(args: string[]): Promise<{ code: number; out: string }> {
   return rspamcAt(server.adminPort, args);
 }
@@ -52,7 +57,7 @@ test('learn endpoints need the admin password', async () => {
     assert.equal(res.status, 401);
     assert.deepEqual(await res.json(), { error: 'password required' });
   }
-  assert.deepEqual((await (await fetch(`${base}/bayes`)).json()).learned, { spam: 0, ham: 0 }, 'nothing was learned');
+  assert.deepEqual(await learnedCounts(), { spam: 0, ham: 0 }, 'nothing was learned');
 });
 
 test('POST /learnspam and /learnham: learned, already learned (208), moved', async () => {
@@ -68,7 +73,7 @@ test('POST /learnspam and /learnham: learned, already learned (208), moved', asy
   assert.deepEqual(await res.json(), { success: true, result: 'relearned' });
   res = await post('/learnham', '');
   assert.equal(res.status, 400);
-  assert.deepEqual((await (await fetch(`${base}/bayes`)).json()).learned, { spam: 0, ham: 1 });
+  assert.deepEqual(await learnedCounts(), { spam: 0, ham: 1 });
 });
 
 test('Debian rspamc learn_spam / learn_ham work unchanged', async () => {
@@ -100,7 +105,7 @@ test('Debian rspamc learn_spam / learn_ham work unchanged', async () => {
   });
   assert.equal(viaStdin.code, 0, viaStdin.out);
   assert.match(viaStdin.out, /success = true;/);
-  assert.deepEqual((await (await fetch(`${base}/bayes`)).json()).learned, { spam: 0, ham: 3 });
+  assert.deepEqual(await learnedCounts(), { spam: 0, ham: 3 });
 });
 
 test('rspamc symbols scans over /checkv2 with the server\'s verdict', async () => {
@@ -123,5 +128,5 @@ test('borderpatrol learn --server trains a running server; a wrong password stop
   const bad = await cli(['learn', 'spam', '--server', base, '--password', 'nope', dir]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /wrong or missing admin password/);
-  assert.deepEqual((await (await fetch(`${base}/bayes`)).json()).learned, { spam: 6, ham: 3 });
+  assert.deepEqual(await learnedCounts(), { spam: 6, ham: 3 });
 });

@@ -1,8 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { dkimSign } from 'mailauth';
+import { authenticate, dkimSign, type DNSResolver } from 'mailauth';
 import { authservIdOf } from '../../src/mail/header-block.js';
+import { authInput } from '../../src/checks/auth/index.js';
 import { Scanner, testPolicy, message } from './helpers.js';
 import { TestDnsServer } from '../helpers/dns-server.js';
 
@@ -135,4 +136,32 @@ test('the authserv-id of an inbound Authentication-Results is read in linear tim
   const started = performance.now();
   assert.equal(authservIdOf(hostile), '');
   assert.ok(performance.now() - started < 500, `took ${performance.now() - started} ms`);
+});
+
+test('mailauth reads the header block alone unless a DKIM or ARC field may need the body', () => {
+  const unsigned = Buffer.from('From: a@sender.test\r\nSubject: hi\r\n\r\nbody\r\n.line\r\n');
+  assert.equal(authInput(unsigned).toString(), 'From: a@sender.test\r\nSubject: hi\r\n\r\n');
+  // Any case, anywhere in the header block (a value too): the whole message.
+  for (const field of ['DKIM-Signature: v=1', 'dkim-signature : v=1', 'ARC-Seal: i=1', 'X-Note: see arc-seal']) {
+    const raw = Buffer.from(`From: a@sender.test\r\n${field}\r\n\r\nbody\r\n`);
+    assert.equal(authInput(raw), raw, field);
+  }
+  // Only the header block counts: the words in the body do not.
+  assert.equal(authInput(Buffer.from('From: a@sender.test\r\n\r\nDKIM-Signature: v=1\r\n')).length, 'From: a@sender.test\r\n\r\n'.length);
+});
+
+test('an unsigned message gets the same authentication from its header block as from the whole message', async () => {
+  const answers: Record<string, string[][]> = { 'sender.test': [['v=spf1 ip4:127.0.0.2 -all']], '_dmarc.sender.test': [['v=DMARC1; p=reject']] };
+  const resolver: DNSResolver = async (name, rrtype) => {
+    const found = rrtype === 'TXT' ? answers[name] : undefined;
+    if (found) return found;
+    throw Object.assign(new Error(`${rrtype} ${name}: ENOTFOUND`), { code: 'ENOTFOUND' });
+  };
+  for (const ip of ['127.0.0.2', '127.0.0.3']) {
+    const raw = Buffer.from(message({ headers: ['From: A <a@sender.test>', 'Return-Path: <a@sender.test>'], body: 'Hello\r\n.dot\r\n\r\nmore\r\n' }));
+    const options = { ip, helo: 'mail.sender.test', sender: 'a@sender.test', mta: 'mx.test', resolver, disableBimi: true };
+    const cut = authInput(raw);
+    assert.ok(cut.length < raw.length);
+    assert.deepEqual(await authenticate(cut, { ...options }), await authenticate(raw, { ...options }));
+  }
 });

@@ -57,10 +57,20 @@ describe('fuzzy check through the scan path', () => {
 
   test('a learned spam matches its copies (FUZZY_DENIED), a learned ham scores FUZZY_WHITE, a delete forgets', async () => {
     const policy = await limits();
+    // Nothing learned: no lookup at all (and no signature computed for it).
+    const find = scanner.store.fuzzyFind;
+    let lookups = 0;
+    scanner.store.fuzzyFind = (...a) => {
+      lookups++;
+      return find(...a);
+    };
+    assert.ok(!('FUZZY_DENIED' in (await scanner.scan(message({ body: copy(2, 'Peter') }))).symbols));
+    assert.equal(lookups, 0, 'no lookup with no signature stored');
     const learn = (text: string, op: 'add' | 'del', flag: number) =>
       fuzzyLearn(scanner.store, Buffer.from(message({ body: text })), { op, flag, weight: 1, parse: policy.limits, minWords: policy.fuzzy.min_words });
     assert.equal((await learn(copy(1, 'Anna'), 'add', 1)).result, 'added');
     const hit = await scanner.scan(message({ body: copy(2, 'Peter'), headers: ['Subject: Your account'] }));
+    assert.equal(lookups, 1, 'looked up once a signature is stored');
     assert.ok('FUZZY_DENIED' in hit.symbols, Object.keys(hit.symbols).join(' '));
     assert.ok((hit.symbols.FUZZY_DENIED ?? 0) >= 7, `score ${hit.symbols.FUZZY_DENIED}: weight 10 times the agreement`);
     assert.ok(!('FUZZY_DENIED' in (await scanner.scan(message({ body: UNRELATED }))).symbols));

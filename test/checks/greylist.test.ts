@@ -12,22 +12,14 @@ import { newTransaction } from '../../src/pipeline/transaction.js';
 import { decide } from '../../src/decision/verdict.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import type { ParsedMessage } from '../../src/mail/parsed-message.js';
+import { parseMessage } from '../../src/mail/parse.js';
 import type { Store } from '../../src/stores/types.js';
 import type { TransactionContext } from '../../src/pipeline/context.js';
 
-function message(headers: Record<string, string>, body: string): ParsedMessage {
+/** The message as the Session hands it to the checks: parsed by the real parser. */
+function message(headers: Record<string, string>, body: string): Promise<ParsedMessage> {
   const raw = Buffer.from(Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('') + '\r\n' + body);
-  return {
-    raw,
-    headers: Object.entries(headers).map(([name, value]) => ({ name: name.toLowerCase(), value })),
-    header: (n) => Object.entries(headers).filter(([k]) => k.toLowerCase() === n.toLowerCase()).map(([, v]) => v),
-    text: body,
-    html: '',
-    urls: [],
-    attachments: [],
-    mimeDepth: 0,
-    truncated: false,
-  };
+  return parseMessage(raw, policySchema.parse({}).limits);
 }
 
 function context(store: Store, policyInput: Record<string, unknown>, ip = '192.0.2.10'): TransactionContext {
@@ -57,15 +49,15 @@ describe('greylist keys', () => {
     assert.equal(tripletKey('192.0.2.77', '', 'b@example.com', 32, 64).group, '192.0.2.77/32');
   });
 
-  it('recognises the retry of the same message and nothing else', () => {
-    const a = messageKey('s@x.org', ['b@example.com', 'a@example.com'], message({ 'Message-ID': '<1@x>', Date: 'Mon' }, 'body'));
-    const sameRetried = messageKey('s@x.org', ['a@example.com', 'b@example.com'], message({ 'Message-ID': '<1@x>', Date: 'Tue' }, 'body'));
-    const other = messageKey('s@x.org', ['a@example.com', 'b@example.com'], message({ 'Message-ID': '<2@x>' }, 'body'));
+  it('recognises the retry of the same message and nothing else', async () => {
+    const a = messageKey('s@x.org', ['b@example.com', 'a@example.com'], await message({ 'Message-ID': '<1@x>', Date: 'Mon' }, 'body'));
+    const sameRetried = messageKey('s@x.org', ['a@example.com', 'b@example.com'], await message({ 'Message-ID': '<1@x>', Date: 'Tue' }, 'body'));
+    const other = messageKey('s@x.org', ['a@example.com', 'b@example.com'], await message({ 'Message-ID': '<2@x>' }, 'body'));
     assert.deepEqual(a, sameRetried);
     assert.notEqual(a.group, other.group);
-    const noId = (body: string) => messageKey('s@x.org', ['a@example.com'], message({ Subject: 'x' }, body)).group;
-    assert.equal(noId('hello'), noId('hello'));
-    assert.notEqual(noId('hello'), noId('other'));
+    const noId = async (body: string) => messageKey('s@x.org', ['a@example.com'], await message({ Subject: 'x' }, body)).group;
+    assert.equal(await noId('hello'), await noId('hello'));
+    assert.notEqual(await noId('hello'), await noId('other'));
     assert.match(a.group, /^msg:[0-9a-f]{24}$/);
     assert.equal(a.id, 's@x.org|a@example.com,+1');
   });
@@ -106,8 +98,8 @@ const settleGreylist = (v: Verdict, tx: TransactionContext): Promise<Verdict> =>
 describe('score-band greylisting', () => {
   const band = { actions: { greylist: 10, reject: 15, add_header: 6 }, symbols: { ALLOWLIST_IP: { score: 12 } }, greylist: { delay: 0 } };
 
-  function bandVerdict(tx: TransactionContext) {
-    tx.message = message({ 'Message-ID': '<m1@x>' }, 'body');
+  async function bandVerdict(tx: TransactionContext) {
+    tx.message = await message({ 'Message-ID': '<m1@x>' }, 'body');
     tx.hits.push({ name: 'ALLOWLIST_IP', check: 'access_ip' });
     return decide(tx.hits, tx.forced, tx.policy);
   }
@@ -115,13 +107,13 @@ describe('score-band greylisting', () => {
   it('defers the first attempt and lets the retry through with its headers', async () => {
     const store = new SqliteStore();
     const tx = context(store, band);
-    const v = bandVerdict(tx);
+    const v = await bandVerdict(tx);
     assert.equal(v.action, 'greylist');
     const first = await settleGreylist(v, tx);
     assert.equal(first.action, 'greylist');
     assert.deepEqual(first.reply, { code: 451, enhanced: '4.7.1', text: 'Greylisted, please try again in 0 seconds' });
     const again = context(store, band);
-    const retry = await settleGreylist(bandVerdict(again), again);
+    const retry = await settleGreylist(await bandVerdict(again), again);
     assert.equal(retry.action, 'add_header');
     assert.equal(retry.reply, null);
     assert.equal(retry.score, 12);
@@ -139,9 +131,9 @@ describe('score-band greylisting', () => {
     const broken = new SqliteStore();
     broken.greylistCheck = () => Promise.reject(new Error('store down'));
     const skip = context(broken, band);
-    assert.equal((await settleGreylist(bandVerdict(skip), skip)).action, 'add_header');
+    assert.equal((await settleGreylist(await bandVerdict(skip), skip)).action, 'add_header');
     const tempfail = context(broken, { ...band, greylist: { delay: 0, on_error: 'tempfail' } });
-    const v = await settleGreylist(bandVerdict(tempfail), tempfail);
+    const v = await settleGreylist(await bandVerdict(tempfail), tempfail);
     assert.deepEqual(v.reply, { code: 451, enhanced: '4.3.0', text: 'Policy check temporarily unavailable, try again later' });
   });
 });
@@ -150,7 +142,7 @@ describe('score-band greylisting in dry-run', () => {
   it('stamps what it would have done and defers nothing', async () => {
     const store = new SqliteStore();
     const tx = context(store, { actions: { greylist: 10, reject: 15, add_header: 6 }, symbols: { ALLOWLIST_IP: { score: 12 } }, greylist: { dry_run: true } });
-    tx.message = message({ 'Message-ID': '<d@x>' }, 'body');
+    tx.message = await message({ 'Message-ID': '<d@x>' }, 'body');
     tx.hits.push({ name: 'ALLOWLIST_IP', check: 'access_ip' });
     const v = await settleGreylist(decide(tx.hits, tx.forced, tx.policy), tx);
     assert.equal(v.action, 'add_header');

@@ -181,7 +181,8 @@ test('two MX with separate stores: learn.sh trains each, and one that is down do
     let r = await sh(script, ['spam'], message);
     assert.equal(r.code, 0, r.out);
     assert.deepEqual(await learned(), { ...before, spam: before.spam + 1 });
-    assert.deepEqual((await (await fetch(`http://127.0.0.1:${other.adminPort}/bayes`)).json()).learned, { spam: 1, ham: 0 });
+    const otherBayes = (await (await fetch(`http://127.0.0.1:${other.adminPort}/bayes`)).json()) as { learned: { spam: number; ham: number } };
+    assert.deepEqual(otherBayes.learned, { spam: 1, ham: 0 });
 
     await other.stop();
     r = await sh(script, ['ham'], message);

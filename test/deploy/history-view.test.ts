@@ -10,6 +10,17 @@ import { RawSmtp } from '../helpers/raw-smtp.js';
 import { send, waitForHistory } from './helpers.js';
 
 const PASSWORD = 'view-secret';
+
+/**
+ * The little of the DOM the page callbacks below use. They run in the browser, but this file is
+ * compiled with Node's types only (the DOM library would retype fetch and the other globals
+ * for every test), where Playwright's element types are left unresolved.
+ */
+interface DomNode {
+  textContent: string | null;
+  querySelectorAll(selector: string): ArrayLike<DomNode>;
+}
+
 /** Debian's chromium (scripts/test.sh installs it). */
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -64,7 +75,7 @@ describe('history page in a browser', () => {
   });
 
   const visibleRows = async () =>
-    page.$$eval('#rows tr:not([hidden])', (rows) => rows.map((r) => Array.from(r.querySelectorAll('td')).map((td) => (td.textContent ?? '').trim())));
+    page.$$eval('#rows tr:not([hidden])', (rows: DomNode[]) => rows.map((r) => Array.from(r.querySelectorAll('td'), (td) => (td.textContent ?? '').trim())));
 
   test('without the password the page is refused', async () => {
     const res = await fetch(`http://127.0.0.1:${bp.adminPort}/history/view`);
@@ -76,7 +87,7 @@ describe('history page in a browser', () => {
     const res = await page.goto(`http://127.0.0.1:${bp.adminPort}/history/view`);
     assert.equal(res?.status(), 200);
     assert.equal(await page.title(), 'Borderpatrol: recent verdicts');
-    const headers = await page.$$eval('thead th', (ths) => ths.map((th) => th.textContent));
+    const headers = await page.$$eval('thead th', (ths: DomNode[]) => ths.map((th) => th.textContent));
     assert.deepEqual(headers, ['Time (UTC)', 'Tx', 'Client', 'HELO', 'From', 'Recipients', 'Action', 'Score', 'Symbols', 'Queue id', 'Instance']);
     const rows = await visibleRows();
     assert.equal(rows.length, 4);
@@ -91,7 +102,7 @@ describe('history page in a browser', () => {
     assert.equal(accepted[10], os.hostname(), 'the instance that handled it');
     const hostile = rows.find((r) => r[2] === '127.0.0.88');
     assert.equal(hostile?.[3], '<script>window.pwned=1</script>');
-    assert.equal(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned), undefined);
+    assert.equal(await page.evaluate(() => (globalThis as { pwned?: number }).pwned), undefined);
   });
 
   test('filters by action, client and sender as an admin types', async () => {

@@ -168,6 +168,7 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       const da = `a-${uid()}`;
       const db = `b-${uid()}`;
       await store.fuzzyAdd(da, a, 1, 10);
+      assert.equal(store.fuzzyAny(), true, 'a signature added here is known at once');
       await store.fuzzyAdd(db, b, 3, 1);
       // A copy agreeing on 20 of 32 min-hashes with a, on none with b.
       const near = a.map((v, i) => (i < 20 ? v : v + 7));
@@ -180,6 +181,12 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       assert.equal(await store.fuzzyDelete(da, a), true);
       assert.equal(await store.fuzzyDelete(da, a), false);
       assert.equal(await store.fuzzyFind(near, 1), null);
+      assert.equal(store.fuzzyAny(), true, 'one is still stored');
+      assert.equal(await store.fuzzyDelete(db, b), true);
+      // With none stored the check skips the signature (Redis notices on its next count).
+      const until = Date.now() + 5000;
+      while (store.fuzzyAny() && Date.now() < until) await sleep(20);
+      assert.equal(store.fuzzyAny(), false, 'none stored');
     });
 
     it('saves the neural model by compare-and-set on its version, one winner among racing savers', async () => {

@@ -18,7 +18,7 @@ after(async () => {
 });
 
 const open = (url: () => string, prefix = 'bp:') => async () => {
-  const store = new RedisStore({ url: url(), prefix, commandTimeout: 1000, log: silentLogger(), metrics: null });
+  const store = new RedisStore({ url: url(), prefix, commandTimeout: 1000, log: silentLogger(), metrics: null, fuzzyRefreshMs: 50 });
   return { store, close: () => store.close() };
 };
 

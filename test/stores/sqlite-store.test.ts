@@ -193,3 +193,46 @@ describe('sqlite store bounds', () => {
     await s.close();
   });
 });
+
+describe('sqlite fuzzy signatures', () => {
+  const sig = (base: number) => Array.from({ length: 32 }, (_, i) => base * 1000 + i);
+
+  it('between equally agreeing signatures picks the one agreeing at the lowest position, then the lowest digest', async () => {
+    const store = new SqliteStore();
+    try {
+      const q = sig(1);
+      // z agrees at positions 0..19, a at 5..24: both 20, z first.
+      await store.fuzzyAdd('z', q.map((v, i) => (i < 20 ? v : v + 7)), 1, 1);
+      await store.fuzzyAdd('a', q.map((v, i) => (i >= 5 && i < 25 ? v : v + 7)), 2, 1);
+      assert.equal((await store.fuzzyFind(q, 16))?.digest, 'z');
+      // c and b agree at the same 20 positions: the lower digest.
+      await store.fuzzyAdd('c', q.map((v, i) => (i < 20 ? v + 9 : v)).map((v, i) => (i < 12 ? v - 9 : v)), 1, 1);
+      await store.fuzzyAdd('b', q.map((v, i) => (i < 20 ? v + 9 : v)).map((v, i) => (i < 12 ? v - 9 : v)), 3, 1);
+      assert.deepEqual(await store.fuzzyFind(q.map((v, i) => (i < 12 || i >= 20 ? v : v + 1)), 16), { digest: 'b', flag: 3, weight: 1, matched: 24 });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('knows whether any is stored without a query, across a reopen', async () => {
+    const dir = await tempDir();
+    try {
+      const a = new SqliteStore({ dataDir: dir });
+      assert.equal(a.fuzzyAny(), false);
+      await a.fuzzyAdd('d1', sig(2), 1, 1);
+      await a.fuzzyAdd('d1', sig(2), 2, 1);
+      await a.fuzzyAdd('d2', sig(3), 1, 1);
+      assert.equal(await a.fuzzyDelete('d1', sig(2)), true);
+      assert.equal(a.fuzzyAny(), true);
+      await a.close();
+      const b = new SqliteStore({ dataDir: dir });
+      assert.equal(b.fuzzyAny(), true, 'counted when opened');
+      assert.equal(await b.fuzzyDelete('d2', sig(3)), true);
+      assert.equal(await b.fuzzyDelete('d2', sig(3)), false);
+      assert.equal(b.fuzzyAny(), false, 'the same digest added twice counted once');
+      await b.close();
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+});

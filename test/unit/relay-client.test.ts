@@ -23,7 +23,7 @@ test('recipient checks refuse routing tricks and normalise the domain', () => {
   assert.deepEqual(checkRecipient('nodomain'), { ok: false, why: 'syntax' });
   // smtp-server hands IDN domains over as U-labels; Postfix gets A-labels.
   assert.deepEqual(checkRecipient('a@bücher.example'), checkRecipient('a@xn--bcher-kva.example'));
-  assert.equal(checkRecipient('a@bücher.example').ok && checkRecipient('a@bücher.example').domain, 'xn--bcher-kva.example');
+  assert.deepEqual(checkRecipient('a@bücher.example'), { ok: true, address: 'a@xn--bcher-kva.example', local: 'a', domain: 'xn--bcher-kva.example' });
   assert.equal(canonicalSender(''), '');
   assert.equal(canonicalSender('A@Example.ORG.'), 'A@example.org');
 });

@@ -5,6 +5,7 @@ import { authManifest } from './manifest.js';
 import type { TransactionContext } from '../../pipeline/context.js';
 import { reply } from '../../decision/replies.js';
 import { dnsFor } from '../../net/dns.js';
+import { headerBoundary } from '../../mail/header-block.js';
 
 /**
  * SPF, DKIM, DMARC and ARC through mailauth's authenticate() (BIMI off: it is about logos
@@ -78,7 +79,7 @@ async function authenticateMessage(ctx: TransactionContext): Promise<Outcome> {
     disableBimi: true,
     maxElapsedTime: Math.max(100, o.timeout - 500),
   };
-  const result = await authenticate(msg.raw, options);
+  const result = await authenticate(authInput(msg.raw), options);
   ctx.authResults = authResultsValue(result.headers);
 
   const hits: SymbolHit[] = [];
@@ -109,6 +110,20 @@ async function authenticateMessage(ctx: TransactionContext): Promise<Outcome> {
     };
   }
   return { hits };
+}
+
+/**
+ * What mailauth is given to read. The body matters to it only through a DKIM or ARC
+ * signature's body hash; without either, its results are the same for the header block
+ * alone, and it is spared a byte-by-byte pass over the whole body. Read conservatively:
+ * "dkim-signature" or "arc-" anywhere in the header block (any case, even in a value)
+ * gives it the whole message. mailauth's own end of the header block never comes after
+ * this one (an empty line is CRLF CRLF or LF LF here, and either ends its header too).
+ */
+export function authInput(raw: Buffer): Buffer {
+  const { bodyOffset } = headerBoundary(raw);
+  const header = raw.toString('latin1', 0, bodyOffset).toLowerCase();
+  return header.includes('dkim-signature') || header.includes('arc-') ? raw : raw.subarray(0, bodyOffset);
 }
 
 /** The value of the Authentication-Results field among the fields mailauth prepares (folded, CRLF). */

@@ -4,6 +4,7 @@ import { contentManifest } from './manifest.js';
 import type { ParsedMessage } from '../../mail/parsed-message.js';
 import { compiledRules } from './rules.js';
 import { ScanBudget } from './scan-budget.js';
+import { MessageViews } from './message-views.js';
 import { gtubeReject, hasGtube } from './gtube.js';
 
 /**
@@ -35,12 +36,13 @@ export const contentCheck = defineCheck(contentManifest, () => ({
     const hits = structureHits(msg);
     const rules = compiledRules(section.rules);
     const budget = new ScanBudget(ctx.policy.policy.limits.max_content_rules_ms);
+    const views = new MessageViews();
     for (let i = 0; i < rules.length; i++) {
       if (budget.spent()) {
         ctx.log.warn({ event: 'content_rules_budget', id: ctx.id, rulesSkipped: rules.length - i, budgetMs: budget.ms }, 'content rules ran out of time; the rest were skipped');
         break;
       }
-      const hit = rules[i]!(ctx, msg, section.max_body_chars);
+      const hit = rules[i]!(ctx, msg, section.max_body_chars, views);
       if (hit) hits.push(hit);
       await budget.yieldIfDue();
     }

@@ -5,7 +5,11 @@ import { fromMailboxes } from '../../mail/mailboxes.js';
 import { urlHosts } from '../../mail/urls.js';
 import { AddressSet, DomainSet } from '../../policy/lists.js';
 import type { ContentRule, PatternType } from './manifest.js';
-import { compileLinear } from '../../mail/linear-regex.js';
+import { compileLinear, type LinearMatcher } from '../../mail/linear-regex.js';
+import type { Folder } from '../../mail/regex-literals.js';
+import { LiteralScanner } from '../../mail/literal-scan.js';
+import type { MessageViews } from './message-views.js';
+import { uppercaseShare } from './letter-case.js';
 
 /**
  * Content rules compiled once per policy version: regexes built, substrings and lists
@@ -13,7 +17,7 @@ import { compileLinear } from '../../mail/linear-regex.js';
  * in policy; this is the only code that gives them meaning.
  */
 
-export type CompiledRule = (ctx: TransactionContext, msg: ParsedMessage, maxChars: number) => SymbolHit | null;
+export type CompiledRule = (ctx: TransactionContext, msg: ParsedMessage, maxChars: number, views: MessageViews) => SymbolHit | null;
 
 type Extract = (ctx: TransactionContext, msg: ParsedMessage, maxChars: number) => readonly string[];
 
@@ -34,18 +38,19 @@ const EXTRACT: Readonly<Record<Exclude<PatternType, 'header'>, Extract>> = {
   mime_type: (_c, m) => m.parts.map((p) => p.contentType),
 };
 
-function extractor(rule: ContentRule): Extract {
+/** The values a rule looks at, and the name they are shared under by the rules of a message. */
+function extractor(rule: ContentRule): { key: string; extract: Extract } {
   if (rule.type === 'header') {
     const field = (rule.header ?? '').toLowerCase();
-    return (_c, m) => m.header(field);
+    return { key: `header:${field}`, extract: (_c, m) => m.header(field) };
   }
-  return EXTRACT[rule.type as Exclude<PatternType, 'header'>];
+  return { key: rule.type, extract: EXTRACT[rule.type as Exclude<PatternType, 'header'>] };
 }
 
-function matcher(rule: ContentRule): (value: string) => boolean {
-  if (rule.match === 'regex') {
-    return compileLinear(rule.pattern ?? '', rule.flags);
-  }
+type Matcher = (value: string, fold: Folder, found?: ReadonlySet<string>) => boolean;
+
+function matcher(rule: ContentRule, regex: LinearMatcher | null): Matcher {
+  if (regex) return regex;
   if (rule.match === 'substring') {
     const needle = (rule.pattern ?? '').toLowerCase();
     return (v) => v.toLowerCase().includes(needle);
@@ -63,39 +68,17 @@ function matcher(rule: ContentRule): (value: string) => boolean {
   return (v) => set.has(v.toLowerCase());
 }
 
-function patternRule(rule: ContentRule): CompiledRule {
-  const extract = extractor(rule);
-  const matches = matcher(rule);
-  return (ctx, msg, max) => {
-    for (const v of extract(ctx, msg, max)) {
-      if (matches(v)) return { name: rule.symbol, detail: v.length > 80 ? `${v.slice(0, 77)}...` : v };
+function patternRule(rule: ContentRule, regex: LinearMatcher | null, scanner: LiteralScanner | undefined): CompiledRule {
+  const { key, extract } = extractor(rule);
+  const matches = matcher(rule, regex);
+  const folded = regex?.prefilter?.caseInsensitive ?? false;
+  return (ctx, msg, max, views) => {
+    for (const viewed of views.valuesOf(key, () => extract(ctx, msg, max))) {
+      const v = viewed.text;
+      if (matches(v, viewed.fold, scanner && viewed.literalsIn(scanner, folded))) return { name: rule.symbol, detail: v.length > 80 ? `${v.slice(0, 77)}...` : v };
     }
     return null;
   };
-}
-
-/** Share of capitals among the cased letters of s (letters that have a lower and an upper form). */
-export function uppercaseShare(s: string): { letters: number; ratio: number } {
-  let letters = 0;
-  let upper = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    // ASCII without allocating; other scripts through their case mappings.
-    if (c < 128) {
-      if (c >= 65 && c <= 90) {
-        letters++;
-        upper++;
-      } else if (c >= 97 && c <= 122) letters++;
-      continue;
-    }
-    const ch = s[i] as string;
-    const lo = ch.toLowerCase();
-    const up = ch.toUpperCase();
-    if (lo === up) continue;
-    letters++;
-    if (ch === up) upper++;
-  }
-  return { letters, ratio: letters > 0 ? upper / letters : 0 };
 }
 
 function conditionRule(rule: ContentRule): CompiledRule {
@@ -115,8 +98,8 @@ function conditionRule(rule: ContentRule): CompiledRule {
       const subject = rule.target === 'subject';
       const minLetters = rule.min_letters ?? (subject ? 10 : 100);
       const minRatio = rule.min_ratio ?? 0.7;
-      return (_c, m, max) => {
-        const text = subject ? m.header('subject').join(' ') : m.visibleText().slice(0, max);
+      return (_c, m, max, views) => {
+        const text = subject ? m.header('subject').join(' ') : (views.valuesOf('body', () => EXTRACT.body(_c, m, max))[0]?.text ?? '');
         const { letters, ratio } = uppercaseShare(text);
         return letters >= minLetters && ratio >= minRatio ? hit(`${Math.round(ratio * 100)}% capitals`) : null;
       };
@@ -133,8 +116,37 @@ function conditionRule(rule: ContentRule): CompiledRule {
   }
 }
 
-export function compileRule(rule: ContentRule): CompiledRule {
-  return rule.match ? patternRule(rule) : conditionRule(rule);
+/**
+ * Scanning once for many literals beats a native search per rule only when there are many:
+ * below this count each rule searches on its own.
+ */
+const SCAN_FROM_LITERALS = 16;
+
+/**
+ * One literal scanner for each kind of values (and case mode) that the prefilters of
+ * several regex rules search, keyed like the rules' regexes are indexed.
+ */
+function scannersFor(rules: readonly ContentRule[], regexes: ReadonlyArray<LinearMatcher | null>): Array<LiteralScanner | undefined> {
+  const groups = new Map<string, number[]>();
+  regexes.forEach((re, i) => {
+    if (!re?.prefilter) return;
+    const group = `${extractor(rules[i] as ContentRule).key}\n${re.prefilter.caseInsensitive}`;
+    groups.set(group, [...(groups.get(group) ?? []), i]);
+  });
+  const out: Array<LiteralScanner | undefined> = [];
+  for (const members of groups.values()) {
+    const literals = members.flatMap((i) => regexes[i]?.prefilter?.literals ?? []);
+    if (members.length < 2 || new Set(literals).size < SCAN_FROM_LITERALS) continue;
+    const scanner = LiteralScanner.for(literals);
+    if (scanner) for (const i of members) out[i] = scanner;
+  }
+  return out;
+}
+
+export function compileRules(rules: readonly ContentRule[]): CompiledRule[] {
+  const regexes = rules.map((r) => (r.match === 'regex' ? compileLinear(r.pattern ?? '', r.flags) : null));
+  const scanners = scannersFor(rules, regexes);
+  return rules.map((r, i) => (r.match ? patternRule(r, regexes[i] ?? null, scanners[i]) : conditionRule(r)));
 }
 
 const compiled = new WeakMap<readonly ContentRule[], CompiledRule[]>();
@@ -143,7 +155,7 @@ const compiled = new WeakMap<readonly ContentRule[], CompiledRule[]>();
 export function compiledRules(rules: readonly ContentRule[]): CompiledRule[] {
   let out = compiled.get(rules);
   if (!out) {
-    out = rules.map(compileRule);
+    out = compileRules(rules);
     compiled.set(rules, out);
   }
   return out;

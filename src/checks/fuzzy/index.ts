@@ -1,7 +1,7 @@
 import { defineCheck, NO_HITS } from '../../pipeline/check.js';
 import { FUZZY_FLAGS, fuzzyManifest } from './manifest.js';
 import { SHINGLES } from './shingles.js';
-import { messageSignature } from './signature.js';
+import { messageShingles } from './signature.js';
 
 /**
  * At end of DATA: the message's fuzzy signature is looked up in the store; a learned one
@@ -10,11 +10,12 @@ import { messageSignature } from './signature.js';
  */
 export const fuzzyCheck = defineCheck(fuzzyManifest, (deps) => ({
   fuzzy: async (ctx) => {
-    if (!ctx.message) return NO_HITS;
+    // With no signature stored there is nothing to find: the signature is not computed.
+    if (!ctx.message || !ctx.store.fuzzyAny()) return NO_HITS;
     const section = ctx.policy.policy.fuzzy;
-    const signature = messageSignature(ctx.message, section.min_words);
-    if (!signature) return NO_HITS;
-    const found = await ctx.store.fuzzyFind(signature.shingles, Math.ceil(section.min_similarity * SHINGLES));
+    const shingles = messageShingles(ctx.message, section.min_words);
+    if (!shingles) return NO_HITS;
+    const found = await ctx.store.fuzzyFind(shingles, Math.ceil(section.min_similarity * SHINGLES));
     const symbol = found ? FUZZY_FLAGS[found.flag] : undefined;
     if (!found || !symbol) return NO_HITS;
     const share = found.matched / SHINGLES;

@@ -36,6 +36,8 @@ export interface RedisStoreOptions {
   commandTimeout: number;
   log: Logger;
   metrics: Metrics | null;
+  /** Milliseconds a count of stored fuzzy signatures is trusted (default FUZZY_COUNT_REFRESH_MS). */
+  fuzzyRefreshMs?: number;
 }
 
 /** A failed Redis operation; the check that called it fails and its on_error decides. */
@@ -84,7 +86,7 @@ export class RedisStore implements Store {
     this.client = createRedisClient(this.target, { commandTimeout: options.commandTimeout });
     countRequests(this.client, () => this.requests++);
     this.bayes = new RedisBayes(this.client, this.prefix, (operation, fn) => this.run(operation, fn));
-    this.fuzzy = new RedisFuzzy(this.client, this.prefix, (operation, fn) => this.run(operation, fn));
+    this.fuzzy = new RedisFuzzy(this.client, this.prefix, (operation, fn) => this.run(operation, fn), options.fuzzyRefreshMs);
     this.neural = new RedisNeural(this.client, this.prefix, (operation, fn) => this.run(operation, fn));
     this.replies = new RedisReplies(this.client, this.prefix, (operation, fn) => this.run(operation, fn));
     const where = redact(options.url);
@@ -227,6 +229,7 @@ export class RedisStore implements Store {
     await this.run('history_push', () => this.cmd.bpHistoryPush(this.key.history(), entry, max));
   }
 
+  fuzzyAny = (): boolean => this.fuzzy.fuzzyAny();
   neuralLoad = (): Promise<NeuralRecord | null> => this.neural.neuralLoad();
   neuralSave = (expected: number, model: string): Promise<boolean> => this.neural.neuralSave(expected, model);
   replyRemember = (ids: readonly string[], ttlSeconds: number): Promise<void> => this.replies.replyRemember(ids, ttlSeconds);

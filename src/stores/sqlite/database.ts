@@ -1,4 +1,5 @@
 import { DatabaseSync } from 'node:sqlite';
+import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 
 /**
  * The embedded store's database: one SQLite file in WAL mode, opened by one writer process
@@ -13,6 +14,13 @@ import { DatabaseSync } from 'node:sqlite';
  */
 const BATCH_CALLS = 200;
 const BATCH_MS = 2000;
+/** How often the checkpoint thread copies the WAL into the database file. */
+const CHECKPOINT_MS = 1000;
+/**
+ * WAL pages past which a commit on the server's own connection checkpoints after all:
+ * only reached when the checkpoint thread cannot keep up (SQLite's default is 1,000).
+ */
+const FALLBACK_AUTOCHECKPOINT = 10_000;
 
 export class Database {
   readonly db: DatabaseSync;
@@ -21,7 +29,9 @@ export class Database {
   /** 'each': durably() syncs every commit; 'on_close': only close() does (a bulk `learn` that reports at the end). */
   readonly sync: 'each' | 'on_close';
 
-  constructor(file: string, options: { readOnly?: boolean; sync?: 'each' | 'on_close' } = {}) {
+  private readonly checkpointer: Checkpointer | null = null;
+
+  constructor(file: string, options: { readOnly?: boolean; sync?: 'each' | 'on_close'; onCheckpointFailure?: (reason: string) => void } = {}) {
     this.readOnly = options.readOnly ?? false;
     this.sync = options.sync ?? 'each';
     this.db = new DatabaseSync(file, { readOnly: this.readOnly });
@@ -32,6 +42,15 @@ export class Database {
       // A batch syncs nothing until close() (a crash of the process still loses no committed
       // write; only a power cut during the batch could), the server every acknowledged write.
       this.db.exec(this.sync === 'on_close' ? 'PRAGMA synchronous = OFF' : 'PRAGMA synchronous = NORMAL');
+      // The server checkpoints from another thread (checkpointer.ts), not in its commits.
+      if (this.sync === 'each' && file !== ':memory:') {
+        this.db.exec(`PRAGMA wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT}`);
+        this.checkpointer = startCheckpointer(file, CHECKPOINT_MS, (reason) => {
+          // Back to SQLite's own checkpoints in the commits: slower answers, a bounded WAL.
+          if (this.db.isOpen) this.db.exec('PRAGMA wal_autocheckpoint = 1000');
+          options.onCheckpointFailure?.(reason);
+        });
+      }
     }
     // Pages cached in this process count in its memory: a few MB are enough for the hot
     // Bayes tokens, the rest stays in the OS page cache (outside the process).
@@ -103,6 +122,7 @@ export class Database {
   /** Copy the WAL into the database file and sync it, then close. */
   close(): void {
     if (!this.db.isOpen) return;
+    this.checkpointer?.stop();
     if (!this.readOnly) {
       if (this.db.isTransaction) this.db.exec('COMMIT');
       this.db.exec('PRAGMA synchronous = FULL');

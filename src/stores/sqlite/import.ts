@@ -54,6 +54,7 @@ export function importSnapshot(
           break;
       }
     }
+    parts.history.flush();
   });
   fs.renameSync(file, file + IMPORTED_SUFFIX);
   return counts;

@@ -45,7 +45,8 @@ export interface SqliteStoreOptions {
 
 /**
  * The embedded store: one SQLite database file (DIR/store.sqlite) holding greylisting,
- * Bayes, fuzzy signatures, the neural model, remembered reply ids and the history, each written before the call returns; rate-limit
+ * Bayes, fuzzy signatures, the neural model and remembered reply ids, each written before the call returns, and the
+ * history, written within a second (history.ts); rate-limit
  * counters stay in memory. Each feature is a part (greylist.ts, bayes.ts, fuzzy.ts,
  * history.ts) owning its tables; this
  * class opens the database, takes the writer lock, and delegates.
@@ -74,10 +75,15 @@ export class SqliteStore implements Store {
     try {
       // A reader with nothing written yet sees an empty store.
       const file = dir && (!readOnly || fs.existsSync(path.join(dir, DATABASE_FILE))) ? path.join(dir, DATABASE_FILE) : ':memory:';
-      this.database = new Database(file, { readOnly: readOnly && file !== ':memory:', sync: options.sync ?? 'each' });
+      this.database = new Database(file, { readOnly: readOnly && file !== ':memory:', sync: options.sync ?? 'each',
+        onCheckpointFailure: (reason) => options.log?.warn({ event: 'store_checkpoint_failed', reason }, 'the checkpoint thread stopped; checkpoints run in the commits again'),
+      });
       this.greylist = new SqliteGreylist(this.database, now);
       this.bayes = new SqliteBayes(this.database, now);
-      this.history = new SqliteHistory(this.database);
+      this.history = new SqliteHistory(this.database, (err) => {
+        options.metrics?.storeErrors.inc({ operation: 'history_push' });
+        options.log?.warn({ event: 'history_error', err: err.message }, 'could not record history');
+      });
       this.fuzzy = new SqliteFuzzy(this.database);
       this.neural = new SqliteNeural(this.database);
       this.replies = new SqliteReplies(this.database, now);
@@ -94,7 +100,7 @@ export class SqliteStore implements Store {
       this.timer = setInterval(() => this.sweep(), options.sweepInterval ?? 60_000);
       this.timer.unref();
     }
-    if (dir) options.log?.info({ event: 'store_opened', dir, access: readOnly ? 'read' : 'write' }, 'embedded store opened');
+    if (dir) options.log?.info({ event: 'store_opened', dir, access: readOnly ? 'read' : 'write', bayesIndex: this.bayes.indexStats() }, 'embedded store opened');
   }
 
   greylistCheck = this.guard('greylist_check', (...a: Parameters<SqliteGreylist['greylistCheck']>) => this.greylist.greylistCheck(...a));
@@ -110,6 +116,7 @@ export class SqliteStore implements Store {
   fuzzyAdd = this.guard('fuzzy_add', (...a: Parameters<SqliteFuzzy['fuzzyAdd']>) => this.fuzzy.fuzzyAdd(...a));
   fuzzyDelete = this.guard('fuzzy_delete', (...a: Parameters<SqliteFuzzy['fuzzyDelete']>) => this.fuzzy.fuzzyDelete(...a));
   fuzzyFind = this.guard('fuzzy_find', (...a: Parameters<SqliteFuzzy['fuzzyFind']>) => this.fuzzy.fuzzyFind(...a));
+  fuzzyAny = (): boolean => this.fuzzy.fuzzyAny();
   neuralLoad = this.guard('neural_load', () => this.neural.neuralLoad());
   neuralSave = this.guard('neural_save', (...a: Parameters<SqliteNeural['neuralSave']>) => this.neural.neuralSave(...a));
   replyRemember = this.guard('reply_remember', (...a: Parameters<SqliteReplies['replyRemember']>) => this.replies.replyRemember(...a));
@@ -137,6 +144,7 @@ export class SqliteStore implements Store {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     try {
+      this.history.close();
       this.database.close();
     } finally {
       this.lock?.release();

@@ -1,0 +1,85 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { SqliteStore, DATABASE_FILE } from '../../src/stores/sqlite/sqlite-store.js';
+
+/**
+ * What the embedded store writes off the message path: the history (gathered, written
+ * within a second) and the checkpoints (a thread of their own). Both must still reach the
+ * database file.
+ */
+
+const tempDir = () => fs.mkdtemp(path.join(os.tmpdir(), 'bp-store-bg-'));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** History rows a second connection sees (the server's reads would write what waits first). */
+function historyRows(file: string): string[] {
+  const db = new DatabaseSync(file, { readOnly: true });
+  try {
+    return (db.prepare('SELECT entry FROM history ORDER BY id').all() as Array<{ entry: string }>).map((r) => r.entry);
+  } finally {
+    db.close();
+  }
+}
+
+describe('sqlite store: history and checkpoints off the message path', () => {
+  it('history reaches the database within about a second without any read, and the ring keeps its size', async () => {
+    const dir = await tempDir();
+    const store = new SqliteStore({ dataDir: dir });
+    try {
+      for (let i = 0; i < 5; i++) await store.historyPush(`{"n":${i}}`, 3);
+      await sleep(1500);
+      assert.deepEqual(historyRows(path.join(dir, DATABASE_FILE)), ['{"n":2}', '{"n":3}', '{"n":4}']);
+    } finally {
+      await store.close();
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a clean stop writes the history still waiting, and a read sees it at once', async () => {
+    const dir = await tempDir();
+    try {
+      const a = new SqliteStore({ dataDir: dir });
+      await a.historyPush('{"n":1}', 10);
+      assert.deepEqual(await a.historyRead(5), ['{"n":1}'], 'a read includes what waits');
+      await a.historyPush('{"n":2}', 10);
+      await a.close();
+      assert.deepEqual(historyRows(path.join(dir, DATABASE_FILE)), ['{"n":1}', '{"n":2}']);
+      const b = new SqliteStore({ dataDir: dir });
+      assert.deepEqual(await b.historyRead(5), ['{"n":2}', '{"n":1}']);
+      await b.close();
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the checkpoint thread copies committed writes into the database file while the server runs', async () => {
+    const dir = await tempDir();
+    const store = new SqliteStore({ dataDir: dir });
+    try {
+      await store.bayesLearn('d1', ['alpha', 'beta'], 'spam');
+      // Without a checkpoint the learn is only in the WAL: a copy of the main file alone lacks it.
+      let copied = false;
+      for (let i = 0; i < 30 && !copied; i++) {
+        await sleep(200);
+        const snapshot = path.join(dir, `copy-${i}.sqlite`);
+        await fs.copyFile(path.join(dir, DATABASE_FILE), snapshot);
+        const db = new DatabaseSync(snapshot);
+        try {
+          copied = (db.prepare("SELECT count(*) AS n FROM bayes_tokens WHERE token IN ('alpha', 'beta')").get() as { n: number }).n === 2;
+        } catch {
+          // The tables themselves are not in the main file yet.
+        } finally {
+          db.close();
+        }
+      }
+      assert.ok(copied, 'the learn reached store.sqlite itself within 6 s');
+    } finally {
+      await store.close();
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+});
