@@ -100,7 +100,7 @@ export class SqliteStore implements Store {
       this.timer = setInterval(() => this.sweep(), options.sweepInterval ?? 60_000);
       this.timer.unref();
     }
-    if (dir) options.log?.info({ event: 'store_opened', dir, access: readOnly ? 'read' : 'write' }, 'embedded store opened');
+    if (dir) options.log?.info({ event: 'store_opened', dir, access: readOnly ? 'read' : 'write', bayesIndex: this.bayes.indexStats() }, 'embedded store opened');
   }
 
   greylistCheck = this.guard('greylist_check', (...a: Parameters<SqliteGreylist['greylistCheck']>) => this.greylist.greylistCheck(...a));
