@@ -62,6 +62,8 @@ function weight(n: Need): number {
   return Math.min(...n.any.map(weight));
 }
 
+const DIGITS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
+
 /** Strings a run may stand for at most (each optional piece doubles them). */
 const MAX_VARIANTS = 16;
 
@@ -149,6 +151,11 @@ function read(pattern: string, caseInsensitive: boolean): Reading | null {
         if (next === undefined) return null;
         i++;
         if (ESCAPED_LITERAL.test(next)) literal(next);
+        // A digit (RE2's \d is ASCII 0-9, which no case folds): one must occur unless the class is optional.
+        else if (next === 'd') {
+          endRun();
+          if (!optionalAfter(pattern, i + 1)) found.push({ any: DIGITS });
+        }
         // A character by code (\x41, \u0041, \cJ, \0), a property (\p{L}) or a reference:
         // what follows the letter belongs to the escape, so the rest cannot be read here.
         else if (/[xucpPk0-9]/.test(next)) return null;

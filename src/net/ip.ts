@@ -20,10 +20,11 @@ export function parseIp(input: string): ParsedIp | null {
   const ip = unmapIpv4(input.trim());
   const family = net.isIP(ip);
   if (family === 4) {
-    const parts = ip.split('.').map(Number);
-    let v = 0n;
-    for (const p of parts) v = (v << 8n) | BigInt(p);
-    return { family: 4, value: v };
+    // In a number first (32 bits fit), one BigInt at the end: this runs for every CIDR
+    // lookup of every connection and message.
+    let v = 0;
+    for (const p of ip.split('.')) v = v * 256 + Number(p);
+    return { family: 4, value: BigInt(v) };
   }
   if (family === 6) return { family: 6, value: ipv6ToBigInt(ip) };
   return null;
@@ -77,6 +78,8 @@ export function cidrContains(c: Cidr, ip: ParsedIp): boolean {
 /** A set of networks; lookups are linear per prefix length, which stays fast for admin-sized lists. */
 export class CidrSet {
   private readonly byPrefix = new Map<string, Set<bigint>>();
+  /** The same sets with their family and prefix length read out once, for has(). */
+  private prefixes: Array<{ family: 4 | 6; bits: number; max: number; networks: Set<bigint> }> = [];
 
   constructor(entries: Iterable<string> = []) {
     for (const e of entries) this.add(e);
@@ -87,7 +90,10 @@ export class CidrSet {
     if (!c) return false;
     const key = `${c.family}/${c.bits}`;
     let set = this.byPrefix.get(key);
-    if (!set) this.byPrefix.set(key, (set = new Set()));
+    if (!set) {
+      this.byPrefix.set(key, (set = new Set()));
+      this.prefixes.push({ family: c.family, bits: c.bits, max: c.family === 4 ? 32 : 128, networks: set });
+    }
     set.add(c.network);
     return true;
   }
@@ -99,13 +105,11 @@ export class CidrSet {
   }
 
   has(address: string): boolean {
+    if (this.prefixes.length === 0) return false;
     const ip = parseIp(address);
     if (!ip) return false;
-    const max = ip.family === 4 ? 32 : 128;
-    for (const [key, networks] of this.byPrefix) {
-      const [fam, bits] = key.split('/').map(Number);
-      if (fam !== ip.family) continue;
-      if (networks.has(maskValue(ip.value, bits ?? max, max))) return true;
+    for (const p of this.prefixes) {
+      if (p.family === ip.family && p.networks.has(maskValue(ip.value, p.bits, p.max))) return true;
     }
     return false;
   }

@@ -10,8 +10,9 @@ export const KEY_LENGTH = 9;
 const VALUE = new Int8Array(128).fill(-1);
 for (let i = 0; i < KEY_ALPHABET.length; i++) VALUE[KEY_ALPHABET.charCodeAt(i)] = i;
 
-function value(key: string, i: number): number {
-  const c = key.charCodeAt(i);
+function value(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  // NaN past the end compares false: -1 too.
   return c < 128 ? VALUE[c]! : -1;
 }
 
@@ -20,16 +21,20 @@ function value(key: string, i: number): number {
  * not in the key form (anything else a caller stores is kept aside by the reader of this).
  */
 export function keyBits(key: string, out: Uint32Array): boolean {
-  if (key.length !== KEY_LENGTH) return false;
-  const c0 = value(key, 0);
-  const c1 = value(key, 1);
-  const c2 = value(key, 2);
-  const c3 = value(key, 3);
-  const c4 = value(key, 4);
-  const c5 = value(key, 5);
-  const c6 = value(key, 6);
-  const c7 = value(key, 7);
-  const c8 = value(key, 8);
+  return key.length === KEY_LENGTH && keyBitsAt(key, 0, out);
+}
+
+/** Like keyBits, for the KEY_LENGTH characters of `text` from `at` (text holds at least that many). */
+export function keyBitsAt(text: string, at: number, out: Uint32Array): boolean {
+  const c0 = value(text, at);
+  const c1 = value(text, at + 1);
+  const c2 = value(text, at + 2);
+  const c3 = value(text, at + 3);
+  const c4 = value(text, at + 4);
+  const c5 = value(text, at + 5);
+  const c6 = value(text, at + 6);
+  const c7 = value(text, at + 7);
+  const c8 = value(text, at + 8);
   if ((c0 | c1 | c2 | c3 | c4 | c5 | c6 | c7 | c8) < 0) return false;
   out[0] = c0 | (c1 << 6) | (c2 << 12) | (c3 << 18) | (c4 << 24) | (c5 << 30);
   out[1] = (c5 >>> 2) | (c6 << 4) | (c7 << 10) | (c8 << 16);

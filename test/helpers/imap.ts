@@ -1,55 +1,26 @@
-import net from 'node:net';
+import type net from 'node:net';
+import { SocketText } from './socket-text.js';
 
 /**
  * A raw-socket IMAP client for tests: tagged commands, untagged lines collected until the
  * tagged answer. Enough for LOGIN, SELECT, SEARCH, MOVE and FETCH of headers.
  */
 export class RawImap {
-  private buffer = '';
-  private waiters: Array<() => void> = [];
+  private readonly input: SocketText;
   private tag = 0;
-  private closed = false;
 
   private constructor(private readonly socket: net.Socket) {
-    socket.on('data', (d: Buffer) => {
-      this.buffer += d.toString('latin1');
-      for (const w of this.waiters.splice(0)) w();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      for (const w of this.waiters.splice(0)) w();
-    });
-    socket.on('error', () => undefined);
+    this.input = new SocketText(socket);
   }
 
   static async connect(port: number, host = '127.0.0.1'): Promise<RawImap> {
-    const socket = await new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect({ host, port });
-      s.once('connect', () => resolve(s));
-      s.once('error', reject);
-    });
-    const c = new RawImap(socket);
-    await c.until((b) => b.indexOf('\r\n'), 10_000);
-    c.buffer = c.buffer.slice(c.buffer.indexOf('\r\n') + 2);
+    const c = new RawImap(await SocketText.connect({ host, port }));
+    // The greeting ("* OK ..."): one line.
+    await c.input.take((unread) => {
+      const end = unread.indexOf('\r\n');
+      return end < 0 ? null : { found: undefined, length: end + 2 };
+    }, 10_000, 'IMAP');
     return c;
-  }
-
-  private async until(find: (buffer: string) => number, timeoutMs: number): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const at = find(this.buffer);
-      if (at >= 0) return at;
-      if (this.closed) throw new Error(`IMAP connection closed; unread: ${JSON.stringify(this.buffer.slice(0, 300))}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no IMAP answer within ${timeoutMs} ms; unread: ${JSON.stringify(this.buffer.slice(0, 300))}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
   }
 
   /** Send one command; resolve with its untagged output once the tagged OK came, or throw on NO/BAD. */
@@ -57,11 +28,15 @@ export class RawImap {
     const tag = `t${++this.tag}`;
     this.socket.write(`${tag} ${line}\r\n`);
     const done = new RegExp(`(?:^|\\r\\n)${tag} (OK|NO|BAD)[^\\r\\n]*\\r\\n`);
-    await this.until((b) => b.search(done), timeoutMs);
-    const m = done.exec(this.buffer) as RegExpExecArray;
-    const output = this.buffer.slice(0, m.index);
-    this.buffer = this.buffer.slice(m.index + m[0].length);
-    if (m[1] !== 'OK') throw new Error(`IMAP ${line.split(' ')[0]} failed: ${m[0].trim()}`);
+    const { output, status, last } = await this.input.take(
+      (unread) => {
+        const m = done.exec(unread);
+        return m ? { found: { output: unread.slice(0, m.index), status: m[1], last: m[0].trim() }, length: m.index + m[0].length } : null;
+      },
+      timeoutMs,
+      'IMAP',
+    );
+    if (status !== 'OK') throw new Error(`IMAP ${line.split(' ')[0]} failed: ${last}`);
     return output;
   }
 

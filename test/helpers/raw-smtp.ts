@@ -1,32 +1,27 @@
-import net from 'node:net';
+import type net from 'node:net';
+import { SocketText } from './socket-text.js';
+
+/** One whole reply at the start of the input: continuation lines ("250-"), then the last ("250 "). */
+const REPLY = /^((?:\d{3}-[^\r\n]*\r\n)*)(\d{3})(?: [^\r\n]*)?\r\n/;
 
 /**
  * A raw-socket SMTP conversation for tests: send exact bytes (bare LF, pipelined commands,
  * broken end-of-data markers) and read replies as the server wrote them.
  */
 export class RawSmtp {
-  private buffer = '';
-  private waiters: Array<() => void> = [];
-  closed = false;
+  private readonly input: SocketText;
 
   private constructor(readonly socket: net.Socket) {
-    socket.on('data', (d: Buffer) => {
-      this.buffer += d.toString('latin1');
-      for (const w of this.waiters.splice(0)) w();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      for (const w of this.waiters.splice(0)) w();
-    });
-    socket.on('error', () => undefined);
+    this.input = new SocketText(socket);
   }
 
-  static connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<RawSmtp> {
-    return new Promise((resolve, reject) => {
-      const s = net.connect({ host, port, ...(localAddress ? { localAddress } : {}) });
-      s.once('connect', () => resolve(new RawSmtp(s)));
-      s.once('error', reject);
-    });
+  /** The server closed the connection (or it broke). */
+  get closed(): boolean {
+    return this.input.closed;
+  }
+
+  static async connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<RawSmtp> {
+    return new RawSmtp(await SocketText.connect({ host, port, ...(localAddress ? { localAddress } : {}) }));
   }
 
   write(data: string | Buffer): void {
@@ -34,27 +29,17 @@ export class RawSmtp {
   }
 
   /** Read one complete reply (all its lines), or throw after timeoutMs. */
-  async reply(timeoutMs = 10_000): Promise<{ code: number; text: string; lines: string[] }> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const m = /^((?:\d{3}-[^\r\n]*\r\n)*)(\d{3})(?: [^\r\n]*)?\r\n/.exec(this.buffer);
-      if (m) {
-        const whole = m[0];
-        this.buffer = this.buffer.slice(whole.length);
-        const lines = whole.trimEnd().split('\r\n');
-        return { code: Number(m[2]), text: lines[lines.length - 1] ?? '', lines };
-      }
-      if (this.closed) throw new Error(`connection closed; unread: ${JSON.stringify(this.buffer.slice(0, 200))}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no reply within ${timeoutMs} ms; unread: ${JSON.stringify(this.buffer.slice(0, 200))}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
+  reply(timeoutMs = 10_000): Promise<{ code: number; text: string; lines: string[] }> {
+    return this.input.take(
+      (unread) => {
+        const m = REPLY.exec(unread);
+        if (!m) return null;
+        const lines = m[0].trimEnd().split('\r\n');
+        return { found: { code: Number(m[2]), text: lines[lines.length - 1] ?? '', lines }, length: m[0].length };
+      },
+      timeoutMs,
+      'SMTP',
+    );
   }
 
   /** Send a command line and read its reply. */

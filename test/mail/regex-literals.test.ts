@@ -39,7 +39,11 @@ test('what every match needs: runs, required groups, alternatives', () => {
   assert.deepEqual(requiredLiterals('yes+ way', false), { all: [' way', 'yes'] });
   // Short literals are kept only where an alternative has nothing longer.
   assert.deepEqual(requiredLiterals('!!|\\s!', false), { any: ['!!', '!'] });
-  assert.deepEqual(requiredLiterals('\\$\\d{1,3}(,\\d{3})+', false), { all: ['$', ','] });
+  // A digit class that must occur is a need of one of ten characters.
+  const digit = { any: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] };
+  assert.deepEqual(requiredLiterals('\\$\\d{1,3}(,\\d{3})+', false), { all: ['$', digit, { all: [',', digit] }] });
+  assert.deepEqual(requiredLiterals('^\\d{1,3}(\\.\\d{1,3}){3}$', false), { all: [digit, { all: ['.', digit] }] });
+  assert.deepEqual(requiredLiterals('ab\\d?c|\\d*xyz|x\\d{0,3}', false), { any: [{ all: ['ab', 'c'] }, 'xyz', 'x'] });
   assert.deepEqual(requiredLiterals('abc|x', false), { any: ['abc', 'x'] });
   // At most four needs per alternative, the longest first.
   assert.deepEqual(requiredLiterals('aaa.bbbb.ccccc.dddddd.eeeeeee', false), { all: ['eeeeeee', 'dddddd', 'ccccc', 'bbbb'] });
@@ -50,7 +54,7 @@ test('anything not fully understood gives no prefilter (RE2 always runs)', () =>
     assert.equal(requiredLiterals(p, false), null, p);
   }
   // Each alternative needs a literal of its own, or nothing can be ruled out.
-  assert.equal(requiredLiterals('free money|\\d+', false), null);
+  assert.equal(requiredLiterals('free money|\\w+', false), null);
 });
 
 test('case-insensitive literals are searched lower-cased in the case-folded text; non-ASCII characters end a run', () => {

@@ -60,8 +60,8 @@ describe('Bayes index: the writer keeps its token counts in memory', () => {
         index.delete(key);
         model.delete(key);
       } else {
-        // Now and then a count a Uint32 cannot hold: kept exactly all the same.
-        const spam = next() < 0.01 ? 2 ** 40 : Math.floor(next() * 100);
+        // Now and then a count a slot cannot hold: kept exactly all the same.
+        const spam = next() < 0.01 ? 2 ** 40 : next() < 0.01 ? 65_535 + Math.floor(next() * 3) : Math.floor(next() * 100);
         const ham = next() < 0.01 ? -1 : Math.floor(next() * 100);
         index.set(key, spam, ham);
         model.set(key, { spam, ham });
@@ -119,6 +119,41 @@ describe('Bayes index: the writer keeps its token counts in memory', () => {
       assert.deepEqual(await again.bayesGetTokens(all.slice(0, 50)), after.slice(0, 50));
       await assertInStep(again, dir, [...all, ...wide]);
       await again.close();
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads a large table back at a reopen, chunk by chunk, odd keys and counts included', async () => {
+    const dir = await tempDir();
+    const many = keys('many', 45_000);
+    const odd = ['plain', 'two words', 'comma,inside', '', 'AAAAAAAA'];
+    try {
+      const lines = [
+        { format: 'borderpatrol-store', version: 1, savedAt: new Date().toISOString() },
+        ['t', many[30_000], 2 ** 40, 1],
+        ['t', many[40_000], 65_535, 70_000],
+        ['t', 'comma,inside', 3, 4],
+        ['T', 4, 2],
+      ];
+      await fs.writeFile(path.join(dir, SNAPSHOT_FILE), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+      const a = new SqliteStore({ dataDir: dir });
+      await a.bayesLearn('all', many, 'spam');
+      await a.bayesLearn('half', many.filter((_k, i) => i % 2 === 0), 'ham');
+      await a.bayesLearn('odd', odd, 'ham');
+      await a.close();
+      const b = new SqliteStore({ dataDir: dir });
+      const counts = await b.bayesGetTokens([many[0]!, many[1]!, many[30_000]!, 'comma,inside', '', many[40_000]!]);
+      assert.deepEqual(counts, [
+        { spam: 1, ham: 1 },
+        { spam: 1, ham: 0 },
+        { spam: 2 ** 40 + 1, ham: 2 },
+        { spam: 3, ham: 5 },
+        { spam: 0, ham: 1 },
+        { spam: 65_536, ham: 70_001 },
+      ]);
+      await assertInStep(b, dir, [...many, ...odd]);
+      await b.close();
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
     }

@@ -18,6 +18,11 @@ test('networks for greylisting: /24 and /64', () => {
   assert.equal(networkOf('192.0.2.77'), '192.0.2.0/24');
   assert.equal(networkOf('2001:db8:1:2:3:4:5:6'), '2001:db8:1:2:0:0:0:0/64');
   assert.equal(parseIp('::1')?.value, 1n);
+  // IPv4 values use all 32 bits, the top one too.
+  assert.deepEqual(parseIp('255.255.255.254'), { family: 4, value: 4294967294n });
+  assert.deepEqual(parseIp('::ffff:192.0.2.1'), { family: 4, value: 3221225985n });
+  assert.ok(new CidrSet(['128.0.0.0/1']).has('255.1.2.3'));
+  assert.ok(!new CidrSet(['128.0.0.0/1']).has('127.1.2.3'));
 });
 
 test('IP/CIDR validation for list entries', () => {

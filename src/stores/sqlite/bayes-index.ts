@@ -3,10 +3,14 @@ import { keyBits } from '../bayes-key.js';
 
 /** Used share of the slots at most (grown past it), and after a load or growth. */
 const MAX_LOAD = 0.75;
-const LOAD_AFTER_GROWTH = 0.55;
+const LOAD_AFTER_GROWTH = 0.6;
 const MIN_CAPACITY = 1024;
+/** Elements of a slot: key's low half, its high half with USED, both counts. */
+const SLOT = 3;
 /** Marks a used slot in `hi` (a key's high half has 22 bits). */
 const USED = 0x80_00_00;
+/** Largest count held in a slot (16 bits each). */
+export const MAX_SLOT_COUNT = 0xffff;
 const TWO_32 = 4_294_967_296;
 
 /**
@@ -16,17 +20,17 @@ const TWO_32 = 4_294_967_296;
  * nothing changes the table behind its back); the database stays the durable copy and the
  * part keeps this in step with every write.
  *
- * Open addressing with linear probing over typed arrays, 16 bytes per slot: a key's two
- * halves and its two counts. No object per token, so a million tokens are a few arrays the
- * garbage collector never walks. Keys not in the stored form, and counts a Uint32 cannot
- * hold, are kept in a Map beside (only tests and hand-made data have them).
+ * Open addressing with linear probing over one typed array, 12 bytes per slot: a key's two
+ * halves and its two counts, 16 bits each. No object per token, so a million tokens are one
+ * array the garbage collector never walks. Keys not in the stored form, and counts past 16
+ * bits (a token in more than 65,535 learned messages: a handful), are kept in a Map beside.
  */
 export class BayesIndex {
   private capacity = 0;
   /**
-   * Slot i is [4i] the key's low half, [4i+1] its high half with USED (0: empty), [4i+2] the
-   * spam count, [4i+3] the ham count: one cache line per probe of a table far larger than
-   * the CPU's caches.
+   * Slot i is [3i] the key's low half, [3i+1] its high half with USED (0: empty), [3i+2] the
+   * spam count << 16 | the ham count: a probe reads one place of a table far larger than
+   * the CPU's caches, not four arrays.
    */
   private slots = new Uint32Array(0);
   private used = 0;
@@ -34,7 +38,7 @@ export class BayesIndex {
   private readonly bits = new Uint32Array(2);
 
   constructor(expected = 0) {
-    this.allocate(Math.max(MIN_CAPACITY, Math.ceil(expected / LOAD_AFTER_GROWTH)));
+    this.clear(expected);
   }
 
   /** Tokens held. */
@@ -49,7 +53,7 @@ export class BayesIndex {
 
   get(key: string): BayesTokenCounts | undefined {
     const at = keyBits(key, this.bits) ? this.find(this.bits[0]!, this.bits[1]! | USED) : -1;
-    if (at >= 0) return { spam: this.slots[at + 2]!, ham: this.slots[at + 3]! };
+    if (at >= 0) return { spam: this.slots[at + 2]! >>> 16, ham: this.slots[at + 2]! & MAX_SLOT_COUNT };
     const c = this.aside.size > 0 ? this.aside.get(key) : undefined;
     return c && { spam: c.spam, ham: c.ham };
   }
@@ -62,38 +66,43 @@ export class BayesIndex {
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i]!;
       const at = keyBits(key, bits) ? this.find(bits[0]!, bits[1]! | USED) : -1;
-      if (at >= 0) out[i] = { spam: slots[at + 2]!, ham: slots[at + 3]! };
+      if (at >= 0) out[i] = { spam: slots[at + 2]! >>> 16, ham: slots[at + 2]! & MAX_SLOT_COUNT };
       else out[i] = (this.aside.size > 0 && this.get(key)) || { spam: 0, ham: 0 };
     }
     return out;
   }
 
   set(key: string, spam: number, ham: number): void {
-    const compact = keyBits(key, this.bits) && isUint32(spam) && isUint32(ham);
+    const compact = keyBits(key, this.bits) && fits(spam) && fits(ham);
     if (!compact) {
       this.deleteCompact(key);
       this.aside.set(key, { spam, ham });
       return;
     }
-    const lo = this.bits[0]!;
-    const hi = this.bits[1]! | USED;
     if (this.aside.size > 0) this.aside.delete(key);
+    this.setBits(this.bits[0]!, this.bits[1]!, spam, ham);
+  }
+
+  /** set() for a key in the stored form, given as its bits (see keyBits), with counts up to MAX_SLOT_COUNT. */
+  setBits(lo: number, hi: number, spam: number, ham: number): void {
+    hi |= USED;
     let at = this.find(lo, hi);
     if (at < 0) {
       if (this.used + 1 > this.capacity * MAX_LOAD) this.allocate(Math.ceil((this.used + 1) / LOAD_AFTER_GROWTH));
       at = this.place(lo, hi);
     }
-    this.slots[at + 2] = spam;
-    this.slots[at + 3] = ham;
+    this.slots[at + 2] = (spam << 16) | ham;
   }
 
   delete(key: string): void {
     if (!this.deleteCompact(key)) this.aside.delete(key);
   }
 
-  clear(): void {
+  /** Empty, with room for `expected` tokens. */
+  clear(expected = 0): void {
     this.aside.clear();
-    this.allocate(MIN_CAPACITY);
+    this.slots = new Uint32Array(0);
+    this.allocate(Math.max(MIN_CAPACITY, Math.ceil(expected / LOAD_AFTER_GROWTH)));
   }
 
   private deleteCompact(key: string): boolean {
@@ -111,7 +120,7 @@ export class BayesIndex {
       // The entry at j may move to the hole when its home is not cyclically in (hole, j].
       const between = hole < j ? home > hole && home <= j : home > hole || home <= j;
       if (between) continue;
-      slots.copyWithin(hole, j, j + 4);
+      slots.copyWithin(hole, j, j + SLOT);
       hole = j;
     }
     slots[hole + 1] = 0;
@@ -145,27 +154,25 @@ export class BayesIndex {
   private home(lo: number, hi: number): number {
     let h = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b);
     h ^= h >>> 15;
-    return Math.floor(((h >>> 0) * this.capacity) / TWO_32) * 4;
+    return Math.floor(((h >>> 0) * this.capacity) / TWO_32) * SLOT;
   }
 
   private next(at: number): number {
-    return at + 4 === this.slots.length ? 0 : at + 4;
+    return at + SLOT === this.slots.length ? 0 : at + SLOT;
   }
 
   private allocate(capacity: number): void {
     const old = this.slots;
     this.capacity = capacity;
-    this.slots = new Uint32Array(capacity * 4);
+    this.slots = new Uint32Array(capacity * SLOT);
     this.used = 0;
-    for (let p = 0; p < old.length; p += 4) {
+    for (let p = 0; p < old.length; p += SLOT) {
       if (old[p + 1] === 0) continue;
-      const at = this.place(old[p]!, old[p + 1]!);
-      this.slots[at + 2] = old[p + 2]!;
-      this.slots[at + 3] = old[p + 3]!;
+      this.slots[this.place(old[p]!, old[p + 1]!) + 2] = old[p + 2]!;
     }
   }
 }
 
-function isUint32(n: number): boolean {
-  return Number.isInteger(n) && n >= 0 && n < TWO_32;
+function fits(n: number): boolean {
+  return Number.isInteger(n) && n >= 0 && n <= MAX_SLOT_COUNT;
 }

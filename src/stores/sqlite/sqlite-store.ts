@@ -111,7 +111,7 @@ export class SqliteStore implements Store {
       sweeps.start(options.sweepInterval ?? SWEEP_TICK_MS);
       this.sweeps = sweeps;
     }
-    if (dir) options.log?.info({ event: 'store_opened', dir, access: readOnly ? 'read' : 'write' }, 'embedded store opened');
+    if (dir) options.log?.info({ event: 'store_opened', dir, access: readOnly ? 'read' : 'write', bayesIndex: this.bayes.indexStats() }, 'embedded store opened');
   }
 
   greylistCheck = this.guard('greylist_check', (...a: Parameters<SqliteGreylist['greylistCheck']>) => this.greylist.greylistCheck(...a));
