@@ -17,8 +17,10 @@
  *   --profile DIR    write a V8 CPU profile of each Borderpatrol server into DIR
  *   --baseline DIST  every Borderpatrol row again, run from another build's dist/ (rows NAME-base),
  *                    to compare two versions A/B in the same run
- *   --node-args=ARGS every Borderpatrol row again with these Node.js options (rows NAME-opt),
- *                    e.g. --node-args=--max-semi-space-size=8
+ *   --node-args=ARGS every Borderpatrol row again with these Node.js options instead of the ones
+ *                    bin/borderpatrol gives the server (rows NAME-opt; repeat for NAME-opt1, -opt2…),
+ *                    e.g. --node-args=--max-semi-space-size=8, or --node-args= for Node's defaults.
+ *                    Every server is started as shipped: through bin/borderpatrol.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -49,7 +51,7 @@ const { values: opts } = parseArgs({
     out: { type: 'string', default: path.join(REPO, 'bench', 'results.json') },
     profile: { type: 'string' },
     baseline: { type: 'string' },
-    'node-args': { type: 'string' },
+    'node-args': { type: 'string', multiple: true },
   },
 });
 const quick = opts.quick === true;
@@ -162,8 +164,12 @@ async function main(): Promise<void> {
       if (!fs.existsSync(path.join(dist, 'cli.js'))) throw new Error(`--baseline ${opts.baseline}: no cli.js there (give a built dist/ directory)`);
       for (const s of [...setups]) setups.push({ ...s, name: `${s.name}-base`, label: `${s.label}, baseline build`, dist });
     }
-    const nodeArgs = opts['node-args']?.split(/\s+/).filter(Boolean) ?? [];
-    if (nodeArgs.length > 0) for (const s of setups.filter((x) => !x.dist)) setups.push({ ...s, name: `${s.name}-opt`, label: `${s.label}, node ${nodeArgs.join(' ')}`, nodeArgs });
+    const optionSets = (opts['node-args'] ?? []).map((a) => a.split(/\s+/).filter(Boolean));
+    optionSets.forEach((nodeArgs, i) => {
+      const suffix = optionSets.length > 1 ? `-opt${i + 1}` : '-opt';
+      const label = nodeArgs.length > 0 ? `node ${nodeArgs.join(' ')}` : "Node's default options";
+      for (const s of setups.filter((x) => !x.dist && !x.nodeArgs)) setups.push({ ...s, name: `${s.name}${suffix}`, label: `${s.label}, ${label}`, nodeArgs });
+    });
     for (const s of setups) {
       progress(`starting ${s.name}`);
       const prepared = await prepareBorderpatrol(s, sink.port, workDir);

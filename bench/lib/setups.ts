@@ -30,7 +30,7 @@ export async function trainBayes(setup: { policiesDir: string; overrides: Array<
     for (const cls of ['ham', 'spam'] as const) {
       const subset = path.join(workDir, 'train-subset', cls);
       dirs[cls] = subset;
-      // Made once per run: a baseline row trains from the same links.
+      // Made once per run: a baseline or A/B row trains from the same links.
       if (fs.existsSync(subset)) continue;
       fs.mkdirSync(subset, { recursive: true });
       for (const f of fs.readdirSync(o.dirs[cls]).sort().slice(0, 300)) fs.symlinkSync(path.join(o.dirs[cls], f), path.join(subset, f));

@@ -70,7 +70,7 @@ export interface BorderpatrolSetup {
   trainFrom?: { ham: string; spam: string };
   /** Another build's dist/ to run instead of this repository's (an A/B row). */
   dist?: string;
-  /** Node.js options for the server process (an A/B row). */
+  /** Node.js options for the server process instead of the launcher's (an A/B row; [] = Node's defaults). */
   nodeArgs?: string[];
 }
 
@@ -137,11 +137,25 @@ export async function prepareBorderpatrol(s: BorderpatrolSetup, sinkPort: number
   return { setup: s, policiesDir, overrides: [...required, ...kept], dropped, port };
 }
 
+/**
+ * The command that starts a build's server as the product ships it: the package's launcher
+ * (bin/borderpatrol beside that dist/, with the Node options it gives the server), or plain
+ * `node dist/cli.js` for a build that has no launcher.
+ */
+export function serverCommand(dist: string): { cmd: string; args: string[] } {
+  const launcher = path.join(dist, '..', 'bin', 'borderpatrol');
+  return fs.existsSync(launcher) ? { cmd: launcher, args: [] } : { cmd: process.execPath, args: [path.join(dist, 'cli.js')] };
+}
+
 /** `borderpatrol serve` as a child process (so its CPU and memory can be read from /proc). */
 export async function startBorderpatrolTarget(p: PreparedBorderpatrol, workDir: string, profileDir?: string): Promise<Target> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  // An A/B row: these Node options instead of the ones the launcher gives the server.
+  if (p.setup.nodeArgs) env.BORDERPATROL_NODE_OPTIONS = p.setup.nodeArgs.join(' ');
   // --cpu-prof: V8 writes the CPU profile of the whole run when the server exits.
-  const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${p.setup.name}.cpuprofile`] : [];
-  const args = [...(p.setup.nodeArgs ?? []), ...profile, path.join(p.setup.dist ?? path.join(REPO, 'dist'), 'cli.js'), 'serve', '--policies', p.policiesDir, ...p.overrides.flatMap((o) => ['--set', `${o.key}=${o.value}`])];
-  const proc: Proc = await spawnProcess(process.execPath, args, { port: p.port, logFile: path.join(workDir, `borderpatrol-${p.setup.name}.log`), cwd: workDir, readyTimeoutMs: 30_000 });
+  if (profileDir) env.NODE_OPTIONS = [env.NODE_OPTIONS ?? '', '--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${p.setup.name}.cpuprofile`].join(' ').trim();
+  const { cmd, args } = serverCommand(p.setup.dist ?? path.join(REPO, 'dist'));
+  // The launcher execs node: the process measured is the server itself.
+  const proc: Proc = await spawnProcess(cmd, [...args, 'serve', '--policies', p.policiesDir, ...p.overrides.flatMap((o) => ['--set', `${o.key}=${o.value}`])], { port: p.port, logFile: path.join(workDir, `borderpatrol-${p.setup.name}.log`), cwd: workDir, env, readyTimeoutMs: 30_000 });
   return { name: p.setup.name, label: p.setup.label, port: p.port, pid: proc.pid, redisPort: p.setup.redisPort, stop: () => proc.stop(35_000) };
 }

@@ -50,7 +50,6 @@ export class ClientPool {
       clearTimeout(entry.timer);
       if (entry.client.isOpen) return Promise.resolve(entry.client);
     }
-    if (this.closing) return Promise.reject(new DownstreamError('closed', 'the relay is shutting down'));
     if (this.hasRoom()) return this.openNew();
     return new Promise<SmtpClient>((resolve, reject) => {
       const waiter: Waiter = {
@@ -118,14 +117,15 @@ export class ClientPool {
   close(): void {
     this.closing = true;
     this.drain();
-    for (const w of this.waiters.splice(0)) {
-      clearTimeout(w.timer);
-      w.reject(new DownstreamError('closed', 'the relay is shutting down'));
-    }
+    this.admitWaiters();
   }
 
+  /**
+   * Shutting down, nothing is kept for reuse, so nothing is capped either: a delivery still
+   * finishing past the grace period gets a connection of its own, as it would without a cap.
+   */
   private hasRoom(): boolean {
-    return this.maxOpen <= 0 || this.open < this.maxOpen;
+    return this.closing || this.maxOpen <= 0 || this.open < this.maxOpen;
   }
 
   private async openNew(): Promise<SmtpClient> {
@@ -150,7 +150,7 @@ export class ClientPool {
 
   /** Room freed (a connection closed, a higher cap): waiting deliveries open their own. */
   private admitWaiters(): void {
-    while (this.waiters.length > 0 && this.hasRoom() && !this.closing) {
+    while (this.waiters.length > 0 && this.hasRoom()) {
       const w = this.waiters.shift() as Waiter;
       clearTimeout(w.timer);
       this.openNew().then(w.resolve, w.reject);

@@ -271,6 +271,9 @@ test('every shipped content rule stays linear on hostile text', async () => {
     words: 'search engine '.repeat(n / 14),
     bangs: 'A!'.repeat(n / 2),
     tags: '<font size'.repeat(n / 10),
+    // Characters that fold into the literals' letters, and text in another script.
+    folding: 'se\u212Aret \u017Fearch engine'.repeat(n / 21),
+    script: '\u0417\u0410\u0420\u0410\u0411\u041e\u0422\u0410\u0419 \u0434\u0435\u043d\u044c\u0433\u0438 '.repeat(n / 15),
   };
   for (const [name, text] of Object.entries(hostile)) {
     const raw = message({ headers: [`Subject: ${text}`, 'Content-Type: text/html'], body: text });

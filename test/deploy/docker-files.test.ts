@@ -122,7 +122,7 @@ after(async () => {
 });
 
 describe('docker/ files reference only what exists', () => {
-  test('Dockerfile: multi-stage, copies only existing paths, runs dist/cli.js serve as a non-root user', async () => {
+  test('Dockerfile: multi-stage, copies only existing paths, runs serve through bin/borderpatrol as a non-root user', async () => {
     const st = await checkDockerfile(path.join(DOCKER, 'Dockerfile'), ROOT);
     assert.ok(st.length >= 2, 'multi-stage');
     const final = st[st.length - 1] as Stage;
@@ -149,7 +149,10 @@ describe('docker/ files reference only what exists', () => {
     const health = text('HEALTHCHECK').join(' ');
     assert.match(health, /127\.0\.0\.1:11334\/healthz/);
     const cmd = JSON.parse(text('CMD').at(-1) ?? '[]') as string[];
-    assert.deepEqual(cmd.slice(0, 3), ['node', 'dist/cli.js', 'serve']);
+    // The launcher (the server's Node options), copied into the image, running serve.
+    assert.deepEqual(cmd.slice(0, 2), ['/app/bin/borderpatrol', 'serve']);
+    assert.ok(copies.some((c) => !c.flags.from && c.sources.includes('bin')), 'copies bin/ into the image');
+    assert.equal(final.steps.filter((i) => i.cmd === 'WORKDIR').at(-1)?.args, '/app');
     for (const flag of cmd.filter((a) => a.startsWith('--'))) assert.ok(SERVE_HELP.includes(`${flag} `), `serve has no ${flag}`);
     assert.match(await fs.readFile(path.join(ROOT, 'src', 'cli.ts'), 'utf8'), /\bserve: \{ run: serveCommand\b/);
   });
@@ -179,14 +182,15 @@ describe('docker/ files reference only what exists', () => {
       for (const e of svc.env_file ?? []) assert.ok(fsSync.existsSync(path.resolve(DOCKER, e)), `${name}: env_file ${e}`);
       for (const dep of Object.keys(svc.depends_on ?? {})) assert.ok(dep in doc.services, `${name} depends on unknown ${dep}`);
       const cmd = svc.command ?? [];
-      const cli = cmd.indexOf('dist/cli.js');
+      const cli = cmd.indexOf('/app/bin/borderpatrol');
+      assert.ok(!cmd.includes('dist/cli.js'), `${name}: starts the server through the launcher`);
       if (cli >= 0) {
         assert.equal(cmd[cli + 1], 'serve', `${name}: runs serve`);
         for (const flag of cmd.filter((a) => a.startsWith('--'))) assert.ok(SERVE_HELP.includes(`${flag} `), `${name}: serve has no ${flag}`);
       }
     }
     // Mode 1 plus a second MX on the same Redis.
-    const mx = services.filter(([, s]) => (s.command ?? []).includes('dist/cli.js'));
+    const mx = services.filter(([, s]) => (s.command ?? []).includes('/app/bin/borderpatrol'));
     assert.ok(mx.length >= 2, 'two Borderpatrol services');
     for (const [, s] of mx) {
       const cmd = s.command ?? [];

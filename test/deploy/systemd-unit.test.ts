@@ -57,9 +57,10 @@ describe('the systemd unit (docs/borderpatrol.service)', () => {
     for (const k of ['PrivateTmp', 'PrivateDevices', 'ProtectHome', 'ProtectKernelTunables', 'ProtectKernelModules', 'ProtectControlGroups', 'RestrictSUIDSGID', 'LockPersonality']) {
       assert.equal(one(k), 'yes', k);
     }
-    // The command is the CLI's serve with options it has; it writes where it may.
+    // The command is the package's launcher (the server's Node options) running serve with
+    // options it has; it writes where it may.
     const exec = (one('ExecStart') ?? '').split(/\s+/);
-    assert.ok(exec[1]?.endsWith('/dist/cli.js') && exec[2] === 'serve', exec.join(' '));
+    assert.ok(exec[0]?.endsWith('/bin/borderpatrol') && exec[1] === 'serve', exec.join(' '));
     for (const flag of exec.filter((a) => a.startsWith('--'))) assert.ok(SERVE_HELP.includes(`${flag} `), `serve has no ${flag}`);
     const dataDir = exec[exec.indexOf('--data-dir') + 1];
     assert.ok(dataDir && (one('ReadWritePaths') ?? '').split(/\s+/).includes(dataDir), `ReadWritePaths covers --data-dir ${dataDir}`);
@@ -78,10 +79,12 @@ describe('the systemd unit (docs/borderpatrol.service)', () => {
     assert.ok(at('npm run build') > at('npm ci'), 'built after npm ci');
     assert.ok(at('npm prune --omit=dev') > at('npm run build'), 'dev dependencies dropped after the build');
     assert.ok(!commands.some((c) => c.includes('--omit=dev') && at(c) < at('npm run build')), 'nothing omits dev dependencies before the build');
-    // ExecStart's node is the one the node package installs: a production dependency, so prune keeps it.
+    // ExecStart's launcher runs the node the node package installs: a production dependency,
+    // so prune keeps it.
     const pkg = JSON.parse(await fs.readFile('package.json', 'utf8')) as { dependencies: Record<string, string>; scripts: Record<string, string> };
     assert.ok(pkg.dependencies.node, 'node is a production dependency');
-    assert.match(text, /^ExecStart=\/opt\/borderpatrol\/node_modules\/\.bin\/node /m);
+    assert.match(text, /^ExecStart=\/opt\/borderpatrol\/bin\/borderpatrol serve /m);
+    assert.match(await fs.readFile('bin/borderpatrol', 'utf8'), /^node="\$root\/node_modules\/\.bin\/node"$/m);
     assert.match(pkg.scripts.build ?? '', /^tsc /);
     assert.ok(!('typescript' in pkg.dependencies), 'TypeScript is a dev dependency, hence the plain npm ci');
   });
@@ -93,11 +96,11 @@ describe('the systemd unit (docs/borderpatrol.service)', () => {
       assert.ok(parseUnit(await fs.readFile(UNIT, 'utf8')).has('Service'));
       return;
     }
-    // verify insists that ExecStart's program exists: point it at this machine's node.
+    // verify insists that ExecStart's program exists: point it at this checkout's launcher.
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bp-unit-'));
     try {
       const copy = path.join(dir, 'borderpatrol.service');
-      await fs.writeFile(copy, (await fs.readFile(UNIT, 'utf8')).replaceAll('/opt/borderpatrol/node_modules/.bin/node', process.execPath));
+      await fs.writeFile(copy, (await fs.readFile(UNIT, 'utf8')).replaceAll('/opt/borderpatrol/bin/borderpatrol', path.resolve('bin/borderpatrol')));
       const verify = await run('systemd-analyze', ['verify', copy]);
       assert.equal(verify.stderr.trim(), '', verify.stderr);
       const security = await run('systemd-analyze', ['security', '--offline=yes', '--no-pager', copy]);

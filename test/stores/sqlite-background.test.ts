@@ -5,11 +5,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { SqliteStore, DATABASE_FILE } from '../../src/stores/sqlite/sqlite-store.js';
+import { SWEEP_SLICE } from '../../src/stores/sqlite/sweep.js';
 
 /**
- * What the embedded store writes off the message path: the history (gathered, written
- * within a second) and the checkpoints (a thread of their own). Both must still reach the
- * database file.
+ * What the embedded store does off the message path or in small pieces: the history
+ * (gathered, written within a second), the checkpoints (a thread of their own), expiry (a
+ * slice at a time). All must still reach the database file.
  */
 
 const tempDir = () => fs.mkdtemp(path.join(os.tmpdir(), 'bp-store-bg-'));
@@ -79,6 +80,40 @@ describe('sqlite store: history and checkpoints off the message path', () => {
       assert.ok(copied, 'the learn reached store.sqlite itself within 6 s');
     } finally {
       await store.close();
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('expiry deletes at most a slice per statement, and the timer works through a backlog part by part', async () => {
+    const dir = await tempDir();
+    let now = 1_000_000_000;
+    const opts = { delay: 300, retryWindow: 60, passTtl: 60, autoAllowAfter: 0, autoAllowTtl: 60 };
+    const entries = 2 * SWEEP_SLICE + 500;
+    try {
+      // Filled as a batch (no sync per call), then expired.
+      const fill = new SqliteStore({ dataDir: dir, sync: 'on_close', now: () => now });
+      for (let i = 0; i < entries; i++) await fill.greylistCheck('192.0.2.0/24', `s${i}@x.org|r@example.com`, opts);
+      await fill.close();
+      now += 3_600_000;
+      const count = (): { n: number } => {
+        const db = new DatabaseSync(path.join(dir, DATABASE_FILE), { readOnly: true });
+        try {
+          return db.prepare('SELECT count(*) AS n FROM greylist').get() as { n: number };
+        } finally {
+          db.close();
+        }
+      };
+
+      const slow = new SqliteStore({ dataDir: dir, now: () => now, sweepInterval: 3_600_000 });
+      slow.sweep();
+      await slow.close();
+      assert.equal(count().n, entries - SWEEP_SLICE, 'one sweep, one slice');
+
+      const running = new SqliteStore({ dataDir: dir, now: () => now, sweepInterval: 10 });
+      for (let i = 0; i < 100 && count().n > 0; i++) await sleep(20);
+      await running.close();
+      assert.equal(count().n, 0, 'the timer swept the rest');
+    } finally {
       await fs.rm(dir, { recursive: true, force: true });
     }
   });

@@ -100,3 +100,17 @@ test('without a cap (0) every delivery that finds no idle connection opens its o
   await settle();
   assert.equal(pool.openCount, 0);
 });
+
+test('a delivery still waiting when the pool closes gets a connection of its own, as without a cap', async () => {
+  const pool = new ClientPool(options(), 1, 30_000, 1);
+  const a = await pool.acquire();
+  const waiting = pool.acquire();
+  pool.close();
+  const b = await waiting;
+  assert.notEqual(b, a);
+  assert.ok(b.isOpen);
+  pool.release(a);
+  pool.release(b);
+  await settle();
+  assert.equal(pool.openCount, 0);
+});

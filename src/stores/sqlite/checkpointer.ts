@@ -35,8 +35,11 @@ parentPort.on('message', () => {
 `;
 
 export interface Checkpointer {
-  /** Ends the thread's timer and closes its connection (asynchronously: the thread may be mid-checkpoint). */
-  stop(): void;
+  /**
+   * Ends the thread's timer and closes its connection; resolves once the thread is gone
+   * (it may be mid-checkpoint), so the server's connection closes last and leaves no WAL.
+   */
+  stop(): Promise<void>;
 }
 
 /**
@@ -55,17 +58,22 @@ export function startCheckpointer(file: string, intervalMs: number, onFailure: (
   worker.on('message', (m: { error?: string }) => fail(m.error ?? 'checkpoints failed'));
   worker.on('error', (err) => fail(err.message));
   let stopped = false;
-  worker.on('exit', () => {
-    if (!stopped) fail('the checkpoint thread ended');
-  });
+  const exited = new Promise<void>((resolve) =>
+    worker.on('exit', () => {
+      if (!stopped) fail('the checkpoint thread ended');
+      resolve();
+    }),
+  );
   // Never keeps the process alive (a stopping server does its own last checkpoint); after
   // the listeners, since adding a 'message' listener refs the worker again.
   worker.unref();
   return {
     stop() {
-      if (stopped) return;
-      stopped = true;
-      worker.postMessage('stop');
+      if (!stopped) {
+        stopped = true;
+        worker.postMessage('stop');
+      }
+      return exited;
     },
   };
 }

@@ -119,10 +119,15 @@ export class Database {
     for (const sql of statements) this.db.exec(sql);
   }
 
+  /** Before close(): the checkpoint thread's connection is closed first (else it would be the last, and checkpoint again after us). */
+  async stopCheckpoints(): Promise<void> {
+    await this.checkpointer?.stop();
+  }
+
   /** Copy the WAL into the database file and sync it, then close. */
   close(): void {
     if (!this.db.isOpen) return;
-    this.checkpointer?.stop();
+    void this.checkpointer?.stop();
     if (!this.readOnly) {
       if (this.db.isTransaction) this.db.exec('COMMIT');
       this.db.exec('PRAGMA synchronous = FULL');

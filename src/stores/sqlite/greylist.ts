@@ -2,6 +2,7 @@ import type { StatementSync } from 'node:sqlite';
 import type { GreylistEntry, GreylistOptions, GreylistPart, GreylistResult } from '../types.js';
 import { assertGreylistGroup, joinGreylistKey, splitGreylistKey } from '../greylist-key.js';
 import type { Database } from './database.js';
+import { SWEEP_SLICE } from './sweep.js';
 
 interface Row {
   first_seen: number;
@@ -34,6 +35,8 @@ export class SqliteGreylist implements GreylistPart {
       'CREATE TABLE IF NOT EXISTS greylist (key TEXT PRIMARY KEY, first_seen INTEGER NOT NULL, passed INTEGER NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID',
       'CREATE INDEX IF NOT EXISTS greylist_expires ON greylist (expires)',
       'CREATE TABLE IF NOT EXISTS greylist_allow ("group" TEXT PRIMARY KEY, passes INTEGER NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID',
+      // The sweep finds expired groups without reading the whole table.
+      'CREATE INDEX IF NOT EXISTS greylist_allow_expires ON greylist_allow (expires)',
     ]);
     const db = database.db;
     this.get = db.prepare('SELECT first_seen, passed, expires FROM greylist WHERE key = ?');
@@ -47,8 +50,8 @@ export class SqliteGreylist implements GreylistPart {
       'INSERT INTO greylist_allow ("group", passes, expires) VALUES (?, 1, ?) ON CONFLICT ("group") DO UPDATE SET passes = CASE WHEN expires > ? THEN passes + 1 ELSE 1 END, expires = excluded.expires',
     );
     this.list = db.prepare('SELECT key, first_seen, passed, expires FROM greylist WHERE expires > ? AND instr(key, ?) > 0 LIMIT ?');
-    this.sweepEntries = db.prepare('DELETE FROM greylist WHERE key IN (SELECT key FROM greylist WHERE expires <= ? LIMIT 10000)');
-    this.sweepAllow = db.prepare('DELETE FROM greylist_allow WHERE expires <= ?');
+    this.sweepEntries = db.prepare(`DELETE FROM greylist WHERE key IN (SELECT key FROM greylist WHERE expires <= ? LIMIT ${SWEEP_SLICE})`);
+    this.sweepAllow = db.prepare(`DELETE FROM greylist_allow WHERE "group" IN (SELECT "group" FROM greylist_allow WHERE expires <= ? LIMIT ${SWEEP_SLICE})`);
   }
 
   async greylistCheck(group: string, id: string, o: GreylistOptions): Promise<GreylistResult> {
@@ -114,7 +117,7 @@ export class SqliteGreylist implements GreylistPart {
     this.database.db.prepare('INSERT OR REPLACE INTO greylist_allow ("group", passes, expires) VALUES (?, ?, ?)').run(group, passes, expires);
   }
 
-  /** Drop expired entries, at most 10,000 per call so a sweep never holds the process long. */
+  /** Drop expired entries, at most SWEEP_SLICE of each kind per call, so a sweep never holds the process long. */
   sweep(): number {
     const now = this.now();
     this.sweepAllow.run(now);

@@ -1,6 +1,7 @@
 import type { StatementSync } from 'node:sqlite';
 import type { ReplyPart } from '../types.js';
 import type { Database } from './database.js';
+import { SWEEP_SLICE } from './sweep.js';
 
 /** Message-IDs our users sent, each until its expiry (milliseconds since the epoch). */
 export class SqliteReplies implements ReplyPart {
@@ -19,7 +20,7 @@ export class SqliteReplies implements ReplyPart {
     const db = database.db;
     this.upsert = db.prepare('INSERT INTO replies (id, expires) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET expires = max(expires, excluded.expires)');
     this.lookup = db.prepare('SELECT 1 FROM replies WHERE id = ? AND expires > ?');
-    this.sweepExpired = db.prepare('DELETE FROM replies WHERE id IN (SELECT id FROM replies WHERE expires <= ? LIMIT 10000)');
+    this.sweepExpired = db.prepare(`DELETE FROM replies WHERE id IN (SELECT id FROM replies WHERE expires <= ? LIMIT ${SWEEP_SLICE})`);
   }
 
   async replyRemember(ids: readonly string[], ttlSeconds: number): Promise<void> {

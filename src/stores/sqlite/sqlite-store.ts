@@ -16,6 +16,7 @@ import { SqliteNeural } from './neural.js';
 import { SqliteReplies } from './replies.js';
 import { lockDataDir, type WriterLock } from './writer-lock.js';
 import { importSnapshot } from './import.js';
+import { SweepSchedule, SWEEP_TICK_MS } from './sweep.js';
 
 export const DATABASE_FILE = 'store.sqlite';
 
@@ -36,7 +37,7 @@ export interface SqliteStoreOptions {
   role?: string;
   /** Bayes retention until a learn brings the policy's (the sweep uses the latest). */
   retention?: BayesRetention;
-  /** Milliseconds between expiry sweeps. */
+  /** Milliseconds between two expiry slices (sweep.ts). */
   sweepInterval?: number;
   now?: () => number;
   log?: Logger;
@@ -63,7 +64,7 @@ export class SqliteStore implements Store {
   private readonly replies: SqliteReplies;
   private readonly counters: MemoryCounters;
   private retention: BayesRetention;
-  private timer: NodeJS.Timeout | null = null;
+  private sweeps: SweepSchedule | null = null;
   private closed = false;
 
   constructor(private readonly options: SqliteStoreOptions = {}) {
@@ -97,8 +98,18 @@ export class SqliteStore implements Store {
       throw err;
     }
     if (!readOnly) {
-      this.timer = setInterval(() => this.sweep(), options.sweepInterval ?? 60_000);
-      this.timer.unref();
+      const sweeps = new SweepSchedule(
+        [
+          { name: 'greylist', run: () => this.greylist.sweep() },
+          { name: 'counters', run: () => this.counters.sweep() },
+          { name: 'replies', run: () => this.replies.sweep() },
+          // Bayes slices are larger and recount the tokens: about once a minute, as they always were.
+          { name: 'bayes', run: () => this.bayes.sweep(this.retention), every: 10 },
+        ],
+        (job, err) => this.sweepFailed(`sweep_${job}`, err),
+      );
+      sweeps.start(options.sweepInterval ?? SWEEP_TICK_MS);
+      this.sweeps = sweeps;
     }
     if (dir) options.log?.info({ event: 'store_opened', dir, access: readOnly ? 'read' : 'write', bayesIndex: this.bayes.indexStats() }, 'embedded store opened');
   }
@@ -142,8 +153,9 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.timer) clearInterval(this.timer);
+    this.sweeps?.stop();
     try {
+      await this.database.stopCheckpoints();
       this.history.close();
       this.database.close();
     } finally {
@@ -151,7 +163,10 @@ export class SqliteStore implements Store {
     }
   }
 
-  /** Drop what expired: greylist entries, counters, Bayes data past its retention. */
+  /**
+   * Drop what expired, one slice of each part at once: greylist entries, counters, Bayes
+   * data past its retention, reply ids. The server's timer runs the parts in turn instead (sweep.ts).
+   */
   sweep(): void {
     if (this.closed) return;
     try {
@@ -160,9 +175,14 @@ export class SqliteStore implements Store {
       this.bayes.sweep(this.retention);
       this.replies.sweep();
     } catch (err) {
-      this.options.metrics?.storeErrors.inc({ operation: 'sweep' });
-      this.options.log?.error({ event: 'store_error', operation: 'sweep', err: (err as Error).message }, 'embedded store sweep failed');
+      this.sweepFailed('sweep', err as Error);
     }
+  }
+
+  private sweepFailed(operation: string, err: Error): void {
+    if (this.closed) return;
+    this.options.metrics?.storeErrors.inc({ operation: 'sweep' });
+    this.options.log?.error({ event: 'store_error', operation, err: err.message }, 'embedded store sweep failed');
   }
 
   /** Count a failure (a full disk, a read-only store) as a store error and pass it to the check's on_error. */
