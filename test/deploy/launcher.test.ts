@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, waitForPort } from '../helpers/ports.js';
+import { startRedis } from '../helpers/redis.js';
 
 const run = promisify(execFile);
 
@@ -33,6 +34,7 @@ async function serverOptions(): Promise<string[]> {
 }
 
 interface Started {
+  pid: number;
   argv: string[];
   exe: string;
   /** new_space's size from the admin API's /metrics, in bytes. */
@@ -41,12 +43,12 @@ interface Started {
 }
 
 /** `bin/borderpatrol serve` on free ports, as an admin starts it. */
-async function serve(name: string, env: Record<string, string | undefined> = {}): Promise<Started> {
+async function serve(name: string, env: Record<string, string | undefined> = {}, more: string[] = []): Promise<Started> {
   const port = await freePort();
   const admin = await freePort();
   const dir = path.join(work, name);
   await fs.mkdir(dir, { recursive: true });
-  const child = spawn(LAUNCHER, ['serve', '--policies', dir, '--listen', `127.0.0.1:${port}`, '--relay', `127.0.0.1:${await freePort()}`, '--admin', `127.0.0.1:${admin}`, '--data-dir', path.join(dir, 'data'), '--set', 'tls.enabled=false', '--set', 'local_domains=example.com'], {
+  const child = spawn(LAUNCHER, ['serve', '--policies', dir, '--listen', `127.0.0.1:${port}`, '--relay', `127.0.0.1:${await freePort()}`, '--admin', `127.0.0.1:${admin}`, '--data-dir', path.join(dir, 'data'), '--set', 'tls.enabled=false', '--set', 'local_domains=example.com', ...more], {
     // undefined: not set at all.
     env: Object.fromEntries(Object.entries({ ...process.env, ...env }).filter(([, v]) => v !== undefined)),
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -63,6 +65,7 @@ async function serve(name: string, env: Record<string, string | undefined> = {})
   const argv = (await fs.readFile(`/proc/${child.pid}/cmdline`, 'utf8')).split('\0').filter(Boolean);
   const exe = await fs.readlink(`/proc/${child.pid}/exe`);
   return {
+    pid: child.pid ?? 0,
     argv,
     exe,
     newSpace: async () => {
@@ -113,4 +116,32 @@ test('npm start runs the server through the launcher', async () => {
   const pkg = JSON.parse(await fs.readFile('package.json', 'utf8')) as { scripts: Record<string, string>; bin: Record<string, string> };
   assert.match(pkg.scripts.start ?? '', /(^|&& )bin\/borderpatrol serve\b/);
   assert.equal(pkg.bin.borderpatrol, 'bin/borderpatrol');
+});
+
+/** Command lines of a process's children, from /proc. */
+async function childCommandLines(pid: number): Promise<string[][]> {
+  const out: string[][] = [];
+  for (const entry of await fs.readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await fs.readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // pid (comm) state ppid …: comm may hold spaces, so read after its closing parenthesis.
+    if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== pid) continue;
+    out.push((await fs.readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0').filter(Boolean));
+  }
+  return out;
+}
+
+test('workers: 2: each worker runs with the same options as the primary', async () => {
+  const redis = await startRedis();
+  const options = await serverOptions();
+  const s = await serve('workers', { BORDERPATROL_NODE_OPTIONS: undefined }, ['--redis', `redis://127.0.0.1:${redis.port}`, '--set', 'workers=2']);
+  try {
+    let workers: string[][] = [];
+    for (const deadline = Date.now() + 20_000; workers.length < 2 && Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) workers = await childCommandLines(s.pid);
+    assert.equal(workers.length, 2, 'two workers');
+    for (const argv of workers) assert.deepEqual(argv.slice(1, 1 + options.length), options, argv.join(' '));
+  } finally {
+    assert.equal(await s.stop(), 0);
+    await redis.stop();
+  }
 });
