@@ -4,6 +4,9 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { pathToFileURL } from 'node:url';
 import { SqliteStore, DATABASE_FILE } from '../../src/stores/sqlite/sqlite-store.js';
 import { SWEEP_SLICE } from '../../src/stores/sqlite/sweep.js';
 
@@ -113,6 +116,25 @@ describe('sqlite store: history and checkpoints off the message path', () => {
       for (let i = 0; i < 100 && count().n > 0; i++) await sleep(20);
       await running.close();
       assert.equal(count().n, 0, 'the timer swept the rest');
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('close() completes in a process with nothing else to do, and leaves no WAL behind', async () => {
+    const dir = await tempDir();
+    try {
+      const module = pathToFileURL(path.resolve('src/stores/sqlite/sqlite-store.ts')).href;
+      const code = `import { SqliteStore } from ${JSON.stringify(module)};
+const s = new SqliteStore({ dataDir: ${JSON.stringify(dir)} });
+await s.historyPush('{"n":1}', 10);
+await s.close();
+console.log('closed');`;
+      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { timeout: 30_000 });
+      assert.match(stdout, /closed/);
+      // (Before anything else opens the database again.)
+      assert.ok(!(await fs.readdir(dir)).includes(`${DATABASE_FILE}-wal`), 'the server connection closed last and removed the WAL');
+      assert.deepEqual(historyRows(path.join(dir, DATABASE_FILE)), ['{"n":1}']);
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
     }

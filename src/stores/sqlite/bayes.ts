@@ -26,7 +26,7 @@ export class SqliteBayes implements BayesPart {
   private readonly totalsRead: StatementSync;
   private readonly totalsAdd: StatementSync;
   /** Tokens stored, kept here so the cap needs no count(*) over the table. */
-  private tokenCount: number;
+  private tokenCount = 0;
   /**
    * The writer's copy of the token counts and totals that scoring reads (see bayes-index.ts);
    * null in a read-only open, which reads the database (another process writes it).
@@ -60,9 +60,9 @@ export class SqliteBayes implements BayesPart {
     this.remember = db.prepare('INSERT OR REPLACE INTO bayes_learned (digest, class, seen) VALUES (?, ?, ?)');
     this.totalsRead = db.prepare('SELECT class, messages FROM bayes_totals');
     this.totalsAdd = db.prepare('INSERT INTO bayes_totals (class, messages) VALUES (?1, max(0, ?2)) ON CONFLICT (class) DO UPDATE SET messages = max(0, messages + ?2)');
-    this.tokenCount = Number((db.prepare('SELECT count(*) AS n FROM bayes_tokens').get() as { n: number }).n);
     this.index = database.readOnly ? null : new BayesIndex();
     if (this.index) this.load(this.index);
+    else this.recount();
   }
 
   /** The in-memory index of a writer, for the log at the open: tokens, MB, milliseconds its load took. */

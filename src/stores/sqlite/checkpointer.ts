@@ -17,6 +17,9 @@ const { DatabaseSync } = require('node:sqlite');
 const db = new DatabaseSync(workerData.file);
 // PASSIVE never waits for the other connection; a lock held elsewhere just means "next time".
 db.exec('PRAGMA busy_timeout = 0');
+// Each checkpoint syncs the WAL before copying it and the database file after: the
+// server's connection commits without syncing and relies on that before the WAL is reused.
+db.exec('PRAGMA synchronous = NORMAL');
 const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
 let failures = 0;
 const timer = setInterval(() => {
@@ -71,7 +74,13 @@ export function startCheckpointer(file: string, intervalMs: number, onFailure: (
     stop() {
       if (!stopped) {
         stopped = true;
+        // Held until it is gone: a process with nothing else to do would otherwise exit
+        // before the store finished closing.
+        worker.ref();
         worker.postMessage('stop');
+        // A thread stuck in a checkpoint on a hung disk is not waited for forever.
+        const timer = setTimeout(() => void worker.terminate(), 5000);
+        void exited.then(() => clearTimeout(timer));
       }
       return exited;
     },

@@ -7,20 +7,23 @@ import { startCheckpointer, type Checkpointer } from './checkpointer.js';
  * transactions on this one connection, so each store method is atomic (JavaScript does not
  * interleave synchronous calls).
  *
- * Durability: with WAL and synchronous=NORMAL a committed transaction is in the WAL file the
- * moment the call returns, so it survives the process being killed; `durably` additionally
- * syncs the WAL to the disk before returning (synchronous=FULL for that commit), for writes a
- * client is told succeeded and that must also survive a power cut.
+ * Durability: in WAL mode a committed transaction is in the WAL file the moment the call
+ * returns, so it survives the process being killed; `durably` additionally syncs the WAL to
+ * the disk before returning (synchronous=FULL for that commit), for writes a client is told
+ * succeeded and that must also survive a power cut.
+ *
+ * The server's other commits sync nothing (synchronous=OFF) while the checkpoint thread
+ * works: with NORMAL, the first commit after each checkpoint syncs the restarted WAL's
+ * header, an fsync on the event loop once a second. Nothing is weaker for it: the thread's
+ * checkpoints sync the WAL before copying it and the database file after, so the WAL is
+ * only reused once what it held is on the disk, and a power cut loses at most the last
+ * unsynced commits, as with NORMAL. Without the thread (it failed) the server's connection
+ * goes back to NORMAL and to checkpointing in its commits.
  */
 const BATCH_CALLS = 200;
 const BATCH_MS = 2000;
 /** How often the checkpoint thread copies the WAL into the database file. */
 const CHECKPOINT_MS = 1000;
-/**
- * WAL pages past which a commit on the server's own connection checkpoints after all:
- * only reached when the checkpoint thread cannot keep up (SQLite's default is 1,000).
- */
-const FALLBACK_AUTOCHECKPOINT = 10_000;
 
 export class Database {
   readonly db: DatabaseSync;
@@ -30,6 +33,8 @@ export class Database {
   readonly sync: 'each' | 'on_close';
 
   private readonly checkpointer: Checkpointer | null = null;
+  /** The safety level of commits that need no sync (durably() raises it for its own). */
+  private level: 'OFF' | 'NORMAL' = 'NORMAL';
 
   constructor(file: string, options: { readOnly?: boolean; sync?: 'each' | 'on_close'; onCheckpointFailure?: (reason: string) => void } = {}) {
     this.readOnly = options.readOnly ?? false;
@@ -41,16 +46,20 @@ export class Database {
       this.db.exec('PRAGMA journal_mode = WAL');
       // A batch syncs nothing until close() (a crash of the process still loses no committed
       // write; only a power cut during the batch could), the server every acknowledged write.
-      this.db.exec(this.sync === 'on_close' ? 'PRAGMA synchronous = OFF' : 'PRAGMA synchronous = NORMAL');
-      // The server checkpoints from another thread (checkpointer.ts), not in its commits.
+      if (this.sync === 'on_close') this.level = 'OFF';
+      // The server checkpoints from another thread (checkpointer.ts), never in its commits.
       if (this.sync === 'each' && file !== ':memory:') {
-        this.db.exec(`PRAGMA wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT}`);
+        this.db.exec('PRAGMA wal_autocheckpoint = 0');
+        this.level = 'OFF';
         this.checkpointer = startCheckpointer(file, CHECKPOINT_MS, (reason) => {
-          // Back to SQLite's own checkpoints in the commits: slower answers, a bounded WAL.
-          if (this.db.isOpen) this.db.exec('PRAGMA wal_autocheckpoint = 1000');
+          // Back to SQLite's own (synced) checkpoints in the commits: slower answers, a bounded WAL.
+          // Called from an event, so never inside a transaction, where SQLite ignores the level.
+          this.level = 'NORMAL';
+          if (this.db.isOpen) this.db.exec('PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 1000');
           options.onCheckpointFailure?.(reason);
         });
       }
+      this.db.exec(`PRAGMA synchronous = ${this.level}`);
     }
     // Pages cached in this process count in its memory: a few MB are enough for the hot
     // Bayes tokens, the rest stays in the OS page cache (outside the process).
@@ -109,7 +118,7 @@ export class Database {
     try {
       return this.transaction(fn);
     } finally {
-      this.db.exec('PRAGMA synchronous = NORMAL');
+      this.db.exec(`PRAGMA synchronous = ${this.level}`);
     }
   }
 
