@@ -50,18 +50,25 @@ async function serve(name: string, env: Record<string, string | undefined> = {},
   await fs.mkdir(dir, { recursive: true });
   const child = spawn(LAUNCHER, ['serve', '--policies', dir, '--listen', `127.0.0.1:${port}`, '--relay', `127.0.0.1:${await freePort()}`, '--admin', `127.0.0.1:${admin}`, '--data-dir', path.join(dir, 'data'), '--set', 'tls.enabled=false', '--set', 'local_domains=example.com', ...more], {
     // undefined: not set at all.
-    env: Object.fromEntries(Object.entries({ ...process.env, ...env }).filter(([, v]) => v !== undefined)),
-    stdio: ['ignore', 'ignore', 'pipe'],
+    env: Object.fromEntries(Object.entries({ ...process.env, BORDERPATROL_LOG_FORMAT: 'json', ...env }).filter(([, v]) => v !== undefined)),
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);
   child.once('exit', () => children.delete(child));
   let stderr = '';
+  let stdout = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await waitForPort(admin, '127.0.0.1', 30_000).catch((err: Error) => {
     child.kill('SIGKILL');
     throw new Error(`${err.message}\n${stderr}`);
   });
+  // The SIGTERM handler is in place once the server says it listens (the admin port opens
+  // before that): a stop sent earlier would find Node's default action.
+  for (const deadline = Date.now() + 30_000; !/"event":"listening"/.test(stdout); await new Promise((r) => setTimeout(r, 50))) {
+    if (Date.now() > deadline) throw new Error(`no listening line\n${stdout}\n${stderr}`);
+  }
   const argv = (await fs.readFile(`/proc/${child.pid}/cmdline`, 'utf8')).split('\0').filter(Boolean);
   const exe = await fs.readlink(`/proc/${child.pid}/exe`);
   return {
