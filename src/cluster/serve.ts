@@ -8,6 +8,7 @@ import { runPrimary, workerCount } from './primary.js';
 import { joinCluster } from './worker.js';
 import { startServer } from '../main.js';
 import { createLogger, isLogFormat } from '../observability/logger.js';
+import { startHeapRelease } from '../observability/heap-release.js';
 import { PolicyError } from '../policy/errors.js';
 
 export const SERVE_HELP = `Usage: borderpatrol serve [options]
@@ -86,9 +87,14 @@ export async function serveCommand(args: string[]): Promise<number> {
   }
   const running = server;
   if (cluster.isWorker) joinCluster(running);
+  // Heap pages a burst of mail left pooled go back to the system once the server is quiet.
+  const release = startHeapRelease({
+    onRelease: (r) => log.debug({ event: 'heap_release', before_mb: Math.round(r.beforeBytes / 1e6), after_mb: Math.round(r.afterBytes / 1e6), pause_ms: Math.round(r.pauseMs) }, 'heap pages returned after a burst'),
+  });
   return new Promise<number>((resolve) => {
     const shutdown = (signal: string) => {
       log.info({ event: 'signal', signal }, 'signal received');
+      release.stop();
       void running.stop().then(() => {
         // A worker's IPC channel to the primary would keep it alive past the stop: leave now,
         // so SIGTERM is done as soon as the transactions in flight are.

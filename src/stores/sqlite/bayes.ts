@@ -75,6 +75,9 @@ export class SqliteBayes implements BayesPart {
     this.recount();
     index.clear(this.tokenCount);
     loadIndex(this.database.db, index);
+    // The load read every page of the table once; the index answers those reads from now
+    // on, so those pages would only sit in the connection's cache (some 8 MB of the process).
+    this.database.db.exec('PRAGMA shrink_memory');
     this.totals = this.readTotals();
     this.stale = false;
     this.loadMs = performance.now() - started;

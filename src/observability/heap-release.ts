@@ -1,0 +1,81 @@
+import v8 from 'node:v8';
+import vm from 'node:vm';
+
+/**
+ * Gives the heap pages a burst of mail left behind back to the system once the server is quiet.
+ *
+ * Under load the old generation grows (each message in flight survives a few young
+ * collections), and when a full collection shrinks it again V8 keeps the freed pages in a
+ * pool for reuse: they still count in the process's memory. V8 returns that pool only in a
+ * memory-reducing collection, which it schedules rarely (seconds after a collection, and only
+ * at a low allocation rate), so after a burst the server could hold tens of MB it no longer
+ * uses, the more so as trained Bayes makes the burst's heap bigger. This watch asks for that
+ * collection itself, on two conditions that keep it off the path of any client: the heap
+ * shrank by at least `minShrinkBytes` from its peak (there is a pool worth returning), and the
+ * process used almost no CPU in the last interval (no mail is being handled). One such
+ * collection takes some tens of milliseconds and happens once per burst at most.
+ */
+
+/** V8's collection of all it can, returning its pooled pages ("last-resort": several passes, shrinking the young generation too). */
+type Collect = (options: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;
+
+export interface HeapReleaseOptions {
+  /** How often to look (ms); also the quiet window the CPU is measured over. */
+  intervalMs?: number;
+  /** Shrink from the peak committed heap that makes a release worth its pause. */
+  minShrinkBytes?: number;
+  /** Share of one core below which the process counts as quiet. */
+  quietCpuShare?: number;
+  /** Told of each release: committed heap before and after (bytes), the pause (ms). */
+  onRelease?: (info: { beforeBytes: number; afterBytes: number; pauseMs: number }) => void;
+}
+
+export interface HeapRelease {
+  stop(): void;
+}
+
+const committed = (): number => v8.getHeapStatistics().total_heap_size;
+
+export function startHeapRelease(options: HeapReleaseOptions = {}): HeapRelease {
+  const intervalMs = options.intervalMs ?? 250;
+  const minShrink = options.minShrinkBytes ?? 16 * 1024 * 1024;
+  const quietShare = options.quietCpuShare ?? 0.05;
+  let collect: Collect | null = null;
+  let peak = committed();
+  let cpu = process.cpuUsage();
+  let at = performance.now();
+  const timer = setInterval(() => {
+    const now = committed();
+    peak = Math.max(peak, now);
+    const used = process.cpuUsage(cpu);
+    const elapsed = performance.now() - at;
+    cpu = process.cpuUsage();
+    at = performance.now();
+    if (peak - now < minShrink || (used.user + used.system) / 1000 > elapsed * quietShare) return;
+    collect ??= exposedCollect();
+    const started = performance.now();
+    collect({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+    const pauseMs = performance.now() - started;
+    peak = committed();
+    // The collection's own CPU is not the mail's: start the next quiet window after it.
+    cpu = process.cpuUsage();
+    at = performance.now();
+    options.onRelease?.({ beforeBytes: now, afterBytes: peak, pauseMs });
+  }, intervalMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
+
+/**
+ * V8's `gc` function without starting Node with --expose-gc (the launcher's options are its
+ * own): the flag is set for as long as it takes a fresh context to receive the function,
+ * and cleared again, so no other context (and not the server's own) ever sees a `gc` global.
+ */
+function exposedCollect(): Collect {
+  v8.setFlagsFromString('--expose-gc');
+  try {
+    return vm.runInNewContext('gc') as Collect;
+  } finally {
+    v8.setFlagsFromString('--no-expose-gc');
+  }
+}
