@@ -91,6 +91,10 @@ export async function runData(deps: SessionDeps, tx: TransactionContext, st: Dat
     release();
     deps.recorder.scanSeconds((performance.now() - scanStart) / 1000);
   }
+  // Every check has read the parsed message now. Its text views, URLs and Bayes tokens
+  // would otherwise stay reachable through the transaction while the relay waits for the
+  // next hop, long enough to be promoted to the old generation under load.
+  tx.message = null;
   const base: Partial<TransactionSummary> = { score: verdict.score, symbols: verdict.hits, verdict, origQueueId: queueId, droppedRcpts: st.droppedRcpts };
   // After the queue a refusal would become a bounce: smtp.after_queue_reject decides instead.
   const afterQueue = afterQueueOutcome(verdict, tx.policy, tx.id);

@@ -4,6 +4,9 @@ import { sessionBench, message } from './helpers.js';
 import { legalReply } from '../../src/decision/replies.js';
 import type { StepResult } from '../../src/session/types.js';
 import { splitMessage } from '../../src/mail/header-block.js';
+import type { Session } from '../../src/session/session.js';
+import type { Deliverer } from '../../src/session/types.js';
+import type { TransactionContext } from '../../src/pipeline/context.js';
 
 /**
  * The SMTP rules of a Session, without a socket: each spec is one line of the protocol
@@ -152,6 +155,26 @@ describe('Session: DATA', () => {
     assert.doesNotMatch(relayed, /forged by the sender/, 'the inbound X-Spam-Flag is removed');
     // For a door that edits instead of relaying (milter): the forged field, by position.
     assert.deepEqual(r.headers.removeAt.map((i) => splitMessage(input).fields[i]?.name), ['X-Spam-Flag']);
+  });
+
+  it('while the relay waits for the next hop, the transaction no longer holds the parsed message', async () => {
+    const bench = await sessionBench(QUIET);
+    let held: unknown = 'not relayed';
+    let s: Session | null = null;
+    const deliverer: Deliverer = {
+      deliver: async () => {
+        // evidence() is the transaction's context while the transaction is open.
+        held = (s?.evidence() as TransactionContext | undefined)?.message;
+        return { accepted: true, reply: { code: 250, enhanced: '2.0.0', text: 'Ok: queued as 4XYZ' }, queueId: '4XYZ', refusedRcpts: [] };
+      },
+    };
+    s = bench.open({ deliverer });
+    await s.connect(STRANGER);
+    await s.helo('mail.sender.test');
+    await s.mail('alice@sender.test');
+    await s.rcpt('bob@example.com');
+    assert.equal((await s.data(message({}))).accepted, true);
+    assert.equal(held, null);
   });
 
   it('GTUBE → 554 5.7.1 at end of data, nothing relayed', async () => {
