@@ -77,7 +77,8 @@ export async function runData(deps: SessionDeps, tx: TransactionContext, st: Dat
     raw = normalizeLineEnds(raw);
   }
   if (measured.longestLine > limits.max_line_length) return refuse(Replies.lineTooLong(limits.max_line_length), 'line_length');
-  const split = splitMessage(raw);
+  // Not const: released before the relay, see below.
+  let split: SplitMessage | null = splitMessage(raw);
   if (split.fields.length > limits.max_headers) return refuse(Replies.tooManyHeaders(limits.max_headers), 'header_count');
   if (split.headerSize > limits.max_header_size) return refuse(Replies.headerTooBig(limits.max_header_size), 'header_size');
 
@@ -137,6 +138,9 @@ export async function runData(deps: SessionDeps, tx: TransactionContext, st: Dat
     return result(verdict.action, r, verdict, { headers: edits });
   }
   const outgoing = restampMessage(raw, split, [receivedHeader(tx, tx.policy, options.tls), ...edits.add], edits.subject === null ? null : tx.policy.policy.actions.subject_tag, tx.policy.policy.hostname);
+  // The header fields have been copied into the outgoing message: do not hold them while
+  // the next hop answers.
+  split = null;
   const relayStart = performance.now();
   const delivered = await deliverer.deliver(
     {
