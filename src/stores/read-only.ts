@@ -55,7 +55,8 @@ class ReadOnlyStore implements Store {
     return this.inner.fuzzyFind(shingles, minMatched);
   }
   fuzzyAny(): boolean {
-    return this.inner.fuzzyAny();
+    // Without the upkeep that writes (see Store.fuzzyAny): a scan changes nothing.
+    return this.inner.fuzzyAny({ upkeep: false });
   }
   neuralLoad() {
     return this.inner.neuralLoad();

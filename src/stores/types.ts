@@ -161,9 +161,10 @@ export interface FuzzyPart {
    * False only when no signature is stored, so the check need not compute a message's
    * signature at all. Answered from memory, no round trip: the embedded store keeps the
    * count; Redis (written by several MXes) is asked again at most every few seconds, and
-   * until it has answered the answer is true.
+   * until it has answered the answer is true. `upkeep: false` (a read-only view) asks without
+   * the upkeep that writes: over Redis, indexing signatures an older version stored.
    */
-  fuzzyAny(): boolean;
+  fuzzyAny(options?: { upkeep?: boolean }): boolean;
 }
 
 /** The neural layer's model as stored: an opaque serialised form and its version (each save adds one). */

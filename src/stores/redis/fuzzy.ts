@@ -130,20 +130,20 @@ export class RedisFuzzy implements FuzzyPart {
   }
 
   /** From memory; the count is asked again in the background once it is older than refreshMs. */
-  fuzzyAny(): boolean {
+  fuzzyAny(options: { upkeep?: boolean } = {}): boolean {
     const now = Date.now();
     if (now - this.countedAt >= this.refreshMs) {
       this.countedAt = now;
-      void this.count();
+      void this.count(options.upkeep !== false);
     }
     return this.stored !== 0;
   }
 
-  private async count(): Promise<void> {
+  private async count(upkeep: boolean): Promise<void> {
     try {
       const n = Number(await this.run('fuzzy_count', () => this.cmd.bpFuzzyCount(this.key('all'), this.key('indexed'))));
       this.stored = n >= 0 ? n : null;
-      if (n < 0 && !this.indexing) {
+      if (n < 0 && upkeep && !this.indexing) {
         this.indexing = true;
         await this.index().finally(() => (this.indexing = false));
       }

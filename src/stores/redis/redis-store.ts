@@ -229,7 +229,7 @@ export class RedisStore implements Store {
     await this.run('history_push', () => this.cmd.bpHistoryPush(this.key.history(), entry, max));
   }
 
-  fuzzyAny = (): boolean => this.fuzzy.fuzzyAny();
+  fuzzyAny = (options?: { upkeep?: boolean }): boolean => this.fuzzy.fuzzyAny(options);
   neuralLoad = (): Promise<NeuralRecord | null> => this.neural.neuralLoad();
   neuralSave = (expected: number, model: string): Promise<boolean> => this.neural.neuralSave(expected, model);
   replyRemember = (ids: readonly string[], ttlSeconds: number): Promise<void> => this.replies.replyRemember(ids, ttlSeconds);
