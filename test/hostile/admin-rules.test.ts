@@ -80,11 +80,13 @@ describe('admin-written content rules', () => {
   });
 
   test('the rules of one message keep to limits.max_content_rules_ms', async () => {
-    // Forty rules that each read the whole 256 KB body; only the last one matches. Each
-    // starts with a literal the body is full of, so the literal prefilter cannot rule them out.
+    // Forty rules that each read the whole 256 KB body; only the last one matches. Every
+    // literal a rule needs is in the body (its marker on the first line, the rest all
+    // over), so the literal prefilter cannot rule any of them out: RE2 reads the body 40 times.
     const rules = Array.from({ length: 40 }, (_, i) => `  - symbol: SLOW_${i}\n    type: body\n    match: regex\n    pattern: 'xyxy(?:x|y)+q[a-z ]*zz${i}\\b'\n    flags: i\n`).join('');
     const symbols = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`SLOW_${i}`, 1]));
-    const body = 'xyxyxyxyxy xyxyxyxyxy xyxyxyxyxy xyxyxyxy\r\n'.repeat(6000) + 'xyxyxyq zz39';
+    const markers = Array.from({ length: 40 }, (_, i) => `zz${i}`).join(' ') + '\r\n';
+    const body = markers + 'xyxyxyxyxy xyxyxyxyxy xyxyxyxyxy xyxyxyxy\r\n'.repeat(6000) + 'xyxyxyq zz39';
     // The check's own timeout is out of the way: only the budget may cut the rules short.
     const files = { 'checks/content.yaml': `timeout: 60000\nrules:\n${rules}` };
     const tight = new Scanner(await testPolicy({ files, symbols, set: { 'limits.max_content_rules_ms': '30' } }));
