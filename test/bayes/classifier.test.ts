@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chi2Q, combine, tokenProbability, DEFAULT_CLASSIFIER, type ClassifierParams } from '../../src/bayes/classifier.js';
 import type { BayesTokenCounts } from '../../src/stores/types.js';
+import { rng } from './synthetic.js';
 
 /** Combining written plainly: every token's probability, the strongest maxTokens by a stable sort. */
 function reference(counts: readonly BayesTokenCounts[], totals: BayesTokenCounts, p: ClassifierParams): { probability: number; used: number } {
@@ -15,18 +16,9 @@ function reference(counts: readonly BayesTokenCounts[], totals: BayesTokenCounts
   return { probability: (1 + spamminess - hamminess) / 2, used: kept.length };
 }
 
-/** A deterministic pseudo-random sequence, so a failure can be replayed. */
-function random(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (Math.imul(s, 1_103_515_245) + 12_345) >>> 0;
-    return s / 4_294_967_296;
-  };
-}
-
 describe('chi-square combining keeps the strongest tokens', () => {
   it('takes the same tokens as a stable sort by strength, ties included, to float precision', () => {
-    const next = random(5);
+    const next = rng(5);
     const totals = { spam: 300, ham: 700 };
     for (let round = 0; round < 300; round++) {
       // Few distinct counts make many tokens exactly as strong (ties at the cut), both ways.

@@ -9,18 +9,10 @@ import { SNAPSHOT_FILE } from '../../src/stores/sqlite/ndjson-snapshot.js';
 import { tokenKey } from '../../src/bayes/token-key.js';
 import { KEY_ALPHABET, keyBits } from '../../src/stores/bayes-key.js';
 import type { BayesRetention } from '../../src/stores/types.js';
+import { rng } from '../bayes/synthetic.js';
 
 const tempDir = () => fs.mkdtemp(path.join(os.tmpdir(), 'bp-bayes-index-'));
 const keys = (prefix: string, n: number) => Array.from({ length: n }, (_v, i) => tokenKey(`${prefix}${i}`));
-
-/** A deterministic pseudo-random sequence, so a failure can be replayed. */
-function random(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (Math.imul(s, 1_103_515_245) + 12_345) >>> 0;
-    return s / 4_294_967_296;
-  };
-}
 
 /**
  * What the writer reads (its in-memory index) against what the database holds, read by a
@@ -53,7 +45,7 @@ describe('Bayes index: the writer keeps its token counts in memory', () => {
     const index = new BayesIndex();
     const model = new Map<string, { spam: number; ham: number }>();
     const pool = [...keys('t', 5000), 'plain', 'two words', 'AAAAAAAA*', 'é'.repeat(9)];
-    const next = random(7);
+    const next = rng(7);
     for (let step = 0; step < 60_000; step++) {
       const key = pool[Math.floor(next() * pool.length)]!;
       if (next() < 0.3) {
@@ -80,7 +72,7 @@ describe('Bayes index: the writer keeps its token counts in memory', () => {
     let now = Date.UTC(2026, 0, 1);
     const retention: BayesRetention = { expireSeconds: 30 * 86_400, maxTokens: 3000 };
     const all = [...keys('w', 4000), 'not-a-key'];
-    const next = random(11);
+    const next = rng(11);
     const pick = (n: number) => Array.from({ length: n }, () => all[Math.floor(next() * next() * all.length)]!);
     try {
       const store = new SqliteStore({ dataDir: dir, now: () => now, retention });
