@@ -36,20 +36,12 @@ function classify(codePoint: number): number {
 /** Classes of the BMP beyond ASCII, found once each: 0 not yet known, else class + 1. */
 const BMP = new Uint8Array(0x10000);
 
+/** The class of a code point beyond ASCII (the scan reads ASCII from its own table). */
 function classOf(codePoint: number): number {
-  if (codePoint < 128) return ASCII[codePoint]!;
   if (codePoint > 0xffff) return classify(codePoint);
   let known = BMP[codePoint]!;
   if (known === 0) BMP[codePoint] = known = classify(codePoint) + 1;
   return known - 1;
-}
-
-/** The code point at i of s (a lone surrogate stands for itself). */
-function codePointAt(s: string, i: number): number {
-  const c = s.charCodeAt(i);
-  if (c < 0xd800 || c > 0xdbff || i + 1 >= s.length) return c;
-  const d = s.charCodeAt(i + 1);
-  return d >= 0xdc00 && d <= 0xdfff ? (c - 0xd800) * 0x400 + (d - 0xdc00) + 0x10000 : c;
 }
 
 /** The words of `text`, in order. */
@@ -63,7 +55,8 @@ export function scanWords(text: string): string[] {
     let width = 1;
     if (c < 128) cls = ASCII[c]!;
     else {
-      c = codePointAt(text, i);
+      // A lone surrogate comes back as itself.
+      c = text.codePointAt(i)!;
       if (c > 0xffff) width = 2;
       cls = classOf(c);
     }
@@ -80,7 +73,7 @@ export function scanWords(text: string): string[] {
         i++;
         continue;
       }
-      c = codePointAt(text, i);
+      c = text.codePointAt(i)!;
       if (classOf(c) === NONE) break;
       i += c > 0xffff ? 2 : 1;
     }

@@ -54,6 +54,11 @@ export class BayesIndex {
   get(key: string): BayesTokenCounts | undefined {
     const at = keyBits(key, this.bits) ? this.find(this.bits[0]!, this.bits[1]! | USED) : -1;
     if (at >= 0) return { spam: this.slots[at + 2]! >>> 16, ham: this.slots[at + 2]! & MAX_SLOT_COUNT };
+    return this.fromAside(key);
+  }
+
+  /** A copy of the counts kept aside for a key that does not fit the table, if any. */
+  private fromAside(key: string): BayesTokenCounts | undefined {
     const c = this.aside.size > 0 ? this.aside.get(key) : undefined;
     return c && { spam: c.spam, ham: c.ham };
   }
@@ -67,7 +72,7 @@ export class BayesIndex {
       const key = keys[i]!;
       const at = keyBits(key, bits) ? this.find(bits[0]!, bits[1]! | USED) : -1;
       if (at >= 0) out[i] = { spam: slots[at + 2]! >>> 16, ham: slots[at + 2]! & MAX_SLOT_COUNT };
-      else out[i] = (this.aside.size > 0 && this.get(key)) || { spam: 0, ham: 0 };
+      else out[i] = this.fromAside(key) ?? { spam: 0, ham: 0 };
     }
     return out;
   }

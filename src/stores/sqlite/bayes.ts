@@ -123,11 +123,12 @@ export class SqliteBayes implements BayesPart {
 
   async bayesLearn(digest: string, tokens: readonly string[], cls: BayesClass, retention: BayesRetention = DEFAULT_BAYES_RETENTION): Promise<LearnResult> {
     const day = Math.floor(this.now() / DAY);
+    const unique = [...new Set(tokens)];
     const result = this.written(() => this.database.durably((): LearnResult => {
       const before = (this.learnedClass.get(digest) as { class: BayesClass } | undefined)?.class;
       if (before === cls) return 'already_learned';
       const [spam, ham] = cls === 'spam' ? [1, 0] : [0, 1];
-      for (const t of new Set(tokens)) {
+      for (const t of unique) {
         // Relearning as the other class: take the token from that class (it is added to this one below, so it never drops to zero).
         if (before) this.subtract.run(ham, spam, t);
         if (Number(this.add.run(spam, ham, day, t).changes) === 0) {
@@ -141,7 +142,7 @@ export class SqliteBayes implements BayesPart {
       return before ? 'relearned' : 'learned';
     }));
     // Read back what the database now holds for the tokens learned, rather than repeating its arithmetic.
-    if (result !== 'already_learned') this.refresh(tokens);
+    if (result !== 'already_learned') this.refresh(unique);
     if (this.tokenCount > retention.maxTokens) this.pruneRarest(retention.maxTokens);
     return result;
   }
@@ -161,11 +162,10 @@ export class SqliteBayes implements BayesPart {
     }
   }
 
-  /** The index entries of `tokens` and the totals, as the database holds them now. */
-  private refresh(tokens: readonly string[]): void {
+  /** The index entries of `unique` (no token twice) and the totals, as the database holds them now. */
+  private refresh(unique: readonly string[]): void {
     const index = this.current();
     if (!index) return;
-    const unique = [...new Set(tokens)];
     const rows = this.readRows(unique);
     for (const t of unique) {
       const row = rows.get(t);

@@ -16,7 +16,7 @@ import { SqliteNeural } from './neural.js';
 import { SqliteReplies } from './replies.js';
 import { lockDataDir, type WriterLock } from './writer-lock.js';
 import { importSnapshot } from './import.js';
-import { SweepSchedule, SWEEP_TICK_MS } from './sweep.js';
+import { SweepSchedule, SWEEP_TICK_MS, type SweepJob } from './sweep.js';
 
 export const DATABASE_FILE = 'store.sqlite';
 
@@ -65,6 +65,14 @@ export class SqliteStore implements Store {
   private readonly counters: MemoryCounters;
   private retention: BayesRetention;
   private sweeps: SweepSchedule | null = null;
+  /** What expires, one part each: the server's timer runs them in turn, sweep() all at once. */
+  private readonly sweepJobs: readonly SweepJob[] = [
+    { name: 'greylist', run: () => this.greylist.sweep() },
+    { name: 'counters', run: () => this.counters.sweep() },
+    { name: 'replies', run: () => this.replies.sweep() },
+    // Bayes slices are larger and recount the tokens: about once a minute, as they always were.
+    { name: 'bayes', run: () => this.bayes.sweep(this.retention), every: 10 },
+  ];
   private closed = false;
 
   constructor(private readonly options: SqliteStoreOptions = {}) {
@@ -98,16 +106,7 @@ export class SqliteStore implements Store {
       throw err;
     }
     if (!readOnly) {
-      const sweeps = new SweepSchedule(
-        [
-          { name: 'greylist', run: () => this.greylist.sweep() },
-          { name: 'counters', run: () => this.counters.sweep() },
-          { name: 'replies', run: () => this.replies.sweep() },
-          // Bayes slices are larger and recount the tokens: about once a minute, as they always were.
-          { name: 'bayes', run: () => this.bayes.sweep(this.retention), every: 10 },
-        ],
-        (job, err) => this.sweepFailed(`sweep_${job}`, err),
-      );
+      const sweeps = new SweepSchedule(this.sweepJobs, (job, err) => this.sweepFailed(`sweep_${job}`, err));
       sweeps.start(options.sweepInterval ?? SWEEP_TICK_MS);
       this.sweeps = sweeps;
     }
@@ -170,10 +169,7 @@ export class SqliteStore implements Store {
   sweep(): void {
     if (this.closed) return;
     try {
-      this.greylist.sweep();
-      this.counters.sweep();
-      this.bayes.sweep(this.retention);
-      this.replies.sweep();
+      for (const job of this.sweepJobs) job.run();
     } catch (err) {
       this.sweepFailed('sweep', err as Error);
     }

@@ -35,8 +35,8 @@ export class SweepSchedule {
     this.timer = null;
   }
 
-  /** The next job in turn (exposed for tests). */
-  tick(): void {
+  /** The next job in turn. */
+  private tick(): void {
     const job = this.jobs[this.turn % this.jobs.length];
     const round = Math.floor(this.turn / this.jobs.length);
     this.turn++;
