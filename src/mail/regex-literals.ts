@@ -121,8 +121,11 @@ function read(pattern: string, caseInsensitive: boolean): Reading | null {
     return true;
   };
   const literal = (c: string) => {
-    // Non-ASCII characters fold differently in the two worlds: they end the literal.
-    if (caseInsensitive && c.charCodeAt(0) >= 128) return endRun();
+    const code = c.charCodeAt(0);
+    // Non-ASCII characters fold differently in the two worlds: they end the literal. Half of
+    // a character beyond the BMP is read here one UTF-16 unit at a time, so a quantifier
+    // after it would cut the pair in two: such a character ends the literal too.
+    if ((caseInsensitive && code >= 128) || (code >= 0xd800 && code <= 0xdfff)) return endRun();
     run = run.map((r) => r + (caseInsensitive ? c.toLowerCase() : c));
     lastWasLiteral = true;
   };
@@ -156,9 +159,10 @@ function read(pattern: string, caseInsensitive: boolean): Reading | null {
           endRun();
           if (!optionalAfter(pattern, i + 1)) found.push({ any: DIGITS });
         }
-        // A character by code (\x41, \u0041, \cJ, \0), a property (\p{L}) or a reference:
-        // what follows the letter belongs to the escape, so the rest cannot be read here.
-        else if (/[xucpPk0-9]/.test(next)) return null;
+        // A character by code (\x41, \u0041, \cJ, \0), a property (\p{L}), a reference or
+        // RE2's quoted text (\Q…\E): what follows the letter belongs to the escape, so the
+        // rest cannot be read here.
+        else if (/[xucpPkQ0-9]/.test(next)) return null;
         // A class (\d \w \s …), an assertion (\b) or a control character (\n \t).
         else endRun();
         break;

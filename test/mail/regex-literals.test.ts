@@ -45,6 +45,14 @@ test('what every match needs: runs, required groups, alternatives', () => {
   assert.deepEqual(requiredLiterals('^\\d{1,3}(\\.\\d{1,3}){3}$', false), { all: [digit, { all: ['.', digit] }] });
   assert.deepEqual(requiredLiterals('ab\\d?c|\\d*xyz|x\\d{0,3}', false), { any: [{ all: ['ab', 'c'] }, 'xyz', 'x'] });
   assert.deepEqual(requiredLiterals('abc|x', false), { any: ['abc', 'x'] });
+  // A character beyond the BMP is two UTF-16 units: a quantifier after it must not leave half of it as a need.
+  for (const [pattern, text] of [['abc😀?', 'abcd'], ['abc😀*', 'abcd'], ['abc😀{0,2}', 'abcd'], ['x😀y', 'x😀y']]) {
+    const pre = literalPrefilter(pattern, '');
+    assert.equal(!pre || pre(text), re2(pattern, '')(text), `${pattern} on ${text}`);
+  }
+  // RE2's quoted text (\Q…\E) is literal, not syntax: no prefilter is read from it.
+  assert.equal(requiredLiterals('a\\Qx{2}\\E b', false), null);
+  assert.equal(re2('a \\Qx{2}\\E b', '')('a x{2} b'), true);
   // At most four needs per alternative, the longest first.
   assert.deepEqual(requiredLiterals('aaa.bbbb.ccccc.dddddd.eeeeeee', false), { all: ['eeeeeee', 'dddddd', 'ccccc', 'bbbb'] });
 });
