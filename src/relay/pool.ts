@@ -43,14 +43,18 @@ export class ClientPool {
     this.admitWaiters();
   }
 
-  acquire(): Promise<SmtpClient> {
+  /**
+   * A connection between transactions. `pastCap`: open one even at the cap rather than wait
+   * (the health probe: busy deliveries say nothing about whether Postfix answers a new one).
+   */
+  acquire(o: { pastCap?: boolean } = {}): Promise<SmtpClient> {
     while (this.idle.length > 0) {
       const entry = this.idle.pop();
       if (!entry) break;
       clearTimeout(entry.timer);
       if (entry.client.isOpen) return Promise.resolve(entry.client);
     }
-    if (this.hasRoom()) return this.openNew();
+    if (o.pastCap || this.hasRoom()) return this.openNew();
     return new Promise<SmtpClient>((resolve, reject) => {
       const waiter: Waiter = {
         resolve,

@@ -206,7 +206,7 @@ export class Relay {
   /** Postfix reachable and greeting us (for /healthz). */
   async probe(): Promise<boolean> {
     try {
-      const c = await this.pool.acquire();
+      const c = await this.pool.acquire({ pastCap: true });
       this.pool.release(c);
       return true;
     } catch {

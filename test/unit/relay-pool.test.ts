@@ -39,6 +39,18 @@ after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 const options = (connectTimeout = 2000): ClientOptions => ({ host: '127.0.0.1', port, connectTimeout, replyTimeout: 2000, heloName: 'bp.test' });
 const settle = () => new Promise((r) => setTimeout(r, 50));
 
+test('at the cap the health probe still gets a connection at once instead of waiting behind deliveries', async () => {
+  connections = 0;
+  const pool = new ClientPool(options(10_000), 1, 30_000, 2);
+  const [a, b] = await Promise.all([pool.acquire(), pool.acquire()]);
+  const probe = await Promise.race([pool.acquire({ pastCap: true }), new Promise<null>((r) => setTimeout(() => r(null), 2000))]);
+  assert.ok(probe, 'the probe is not queued until the connect timeout');
+  assert.equal(connections, 3);
+  for (const c of [a, b, probe]) pool.release(c);
+  pool.close();
+  await settle();
+});
+
 test('at the cap a delivery waits for the next connection given back, instead of opening one more', async () => {
   connections = 0;
   mostOpen = 0;
