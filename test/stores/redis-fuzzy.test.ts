@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { RedisStore } from '../../src/stores/redis/redis-store.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { startRedis, startRedisCluster, type RunningRedis, type RunningRedisCluster } from '../helpers/redis.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * Whether any fuzzy signature is stored, on a Redis shared by several MXes: answered from
@@ -19,7 +20,6 @@ after(async () => {
   await Promise.all([standalone?.stop(), cluster?.stop()]);
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sig = (base: number) => Array.from({ length: 32 }, (_, i) => (base * 1000 + i) >>> 0);
 
 function mx(url: string, prefix: string, fuzzyRefreshMs = 100): RedisStore {

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { SqliteStore, DATABASE_FILE } from '../../src/stores/sqlite/sqlite-store.js';
 import { SWEEP_SLICE } from '../../src/stores/sqlite/sweep.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * What the embedded store does off the message path or in small pieces: the history
@@ -17,7 +18,6 @@ import { SWEEP_SLICE } from '../../src/stores/sqlite/sweep.js';
  */
 
 const tempDir = () => fs.mkdtemp(path.join(os.tmpdir(), 'bp-store-bg-'));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** History rows a second connection sees (the server's reads would write what waits first). */
 function historyRows(file: string): string[] {
