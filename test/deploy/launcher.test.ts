@@ -36,6 +36,8 @@ async function serverOptions(): Promise<string[]> {
 interface Started {
   pid: number;
   argv: string[];
+  /** The server process's environment, NAME=value. */
+  environ: string[];
   exe: string;
   /** new_space's size from the admin API's /metrics, in bytes. */
   newSpace: () => Promise<number>;
@@ -70,10 +72,12 @@ async function serve(name: string, env: Record<string, string | undefined> = {},
     if (Date.now() > deadline) throw new Error(`no listening line\n${stdout}\n${stderr}`);
   }
   const argv = (await fs.readFile(`/proc/${child.pid}/cmdline`, 'utf8')).split('\0').filter(Boolean);
+  const environ = (await fs.readFile(`/proc/${child.pid}/environ`, 'utf8')).split('\0').filter(Boolean);
   const exe = await fs.readlink(`/proc/${child.pid}/exe`);
   return {
     pid: child.pid ?? 0,
     argv,
+    environ,
     exe,
     newSpace: async () => {
       const text = await (await fetch(`http://127.0.0.1:${admin}/metrics`)).text();
@@ -92,12 +96,13 @@ test('serve: node itself (the launcher execs), with the server options before di
   const options = await serverOptions();
   const semi = options.find((o) => o.startsWith('--max-semi-space-size='));
   assert.ok(semi, `the launcher bounds the young generation: ${options.join(' ')}`);
-  const shipped = await serve('shipped', { BORDERPATROL_NODE_OPTIONS: undefined });
+  const shipped = await serve('shipped', { BORDERPATROL_NODE_OPTIONS: undefined, MALLOC_ARENA_MAX: undefined });
   try {
     assert.match(path.basename(shipped.exe), /^node/, `the process is node, not a shell: ${shipped.exe}`);
     assert.deepEqual(shipped.argv.slice(1, 1 + options.length), options);
     assert.ok(shipped.argv[1 + options.length]?.endsWith('/dist/cli.js'), shipped.argv.join(' '));
     assert.equal(shipped.argv[2 + options.length], 'serve');
+    assert.ok(shipped.environ.includes('MALLOC_ARENA_MAX=2'), 'two malloc arenas unless told otherwise');
     // new_space is two semi-spaces: at most twice the bound, in bytes.
     const bound = 2 * Number(semi.split('=')[1]) * 1024 * 1024;
     const used = await shipped.newSpace();
@@ -109,8 +114,9 @@ test('serve: node itself (the launcher execs), with the server options before di
 });
 
 test('BORDERPATROL_NODE_OPTIONS replaces the server options', async () => {
-  const s = await serve('replaced', { BORDERPATROL_NODE_OPTIONS: '--max-semi-space-size=2 --stack-size=900' });
+  const s = await serve('replaced', { BORDERPATROL_NODE_OPTIONS: '--max-semi-space-size=2 --stack-size=900', MALLOC_ARENA_MAX: '4' });
   try {
+    assert.ok(s.environ.includes('MALLOC_ARENA_MAX=4'), 'an arena count already set is kept');
     assert.deepEqual(s.argv.slice(1, 3), ['--max-semi-space-size=2', '--stack-size=900']);
     assert.ok(s.argv[3]?.endsWith('/dist/cli.js'), s.argv.join(' '));
     assert.ok((await s.newSpace()) <= 4 * 1024 * 1024);

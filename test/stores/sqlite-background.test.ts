@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * What the embedded store does off the message path or in small pieces: the history
- * (gathered, written within a second), the checkpoints (a thread of their own), expiry (a
+ * (gathered, written within a second), the checkpoints (on a timer, syncs off the event loop), expiry (a
  * slice at a time). All must still reach the database file.
  */
 
@@ -60,7 +60,7 @@ describe('sqlite store: history and checkpoints off the message path', () => {
     }
   });
 
-  it('the checkpoint thread copies committed writes into the database file while the server runs', async () => {
+  it('the timed checkpoints copy committed writes into the database file while the server runs', async () => {
     const dir = await tempDir();
     const store = new SqliteStore({ dataDir: dir });
     try {

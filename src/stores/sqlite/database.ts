@@ -12,17 +12,17 @@ import { startCheckpointer, type Checkpointer } from './checkpointer.js';
  * the disk before returning (synchronous=FULL for that commit), for writes a client is told
  * succeeded and that must also survive a power cut.
  *
- * The server's other commits sync nothing (synchronous=OFF) while the checkpoint thread
- * works: with NORMAL, the first commit after each checkpoint syncs the restarted WAL's
- * header, an fsync on the event loop once a second. Nothing is weaker for it: the thread's
- * checkpoints sync the WAL before copying it and the database file after, so the WAL is
- * only reused once what it held is on the disk, and a power cut loses at most the last
- * unsynced commits, as with NORMAL. Without the thread (it failed) the server's connection
- * goes back to NORMAL and to checkpointing in its commits.
+ * The server's other commits sync nothing (synchronous=OFF) while the checkpoints run on
+ * their timer (checkpointer.ts): with NORMAL, the first commit after each checkpoint syncs
+ * the restarted WAL's header, an fsync on the event loop once a second. Nothing is weaker
+ * for it: each checkpoint syncs the WAL before copying it and the database file after, and
+ * keeps the WAL from being reused until then, so a power cut loses at most the last
+ * unsynced commits, as with NORMAL. If the checkpoints keep failing the connection goes
+ * back to NORMAL and to checkpointing in its commits.
  */
 const BATCH_CALLS = 200;
 const BATCH_MS = 2000;
-/** How often the checkpoint thread copies the WAL into the database file. */
+/** How often the WAL is copied into the database file. */
 const CHECKPOINT_MS = 1000;
 
 export class Database {
@@ -47,16 +47,21 @@ export class Database {
       // A batch syncs nothing until close() (a crash of the process still loses no committed
       // write; only a power cut during the batch could), the server every acknowledged write.
       if (this.sync === 'on_close') this.level = 'OFF';
-      // The server checkpoints from another thread (checkpointer.ts), never in its commits.
+      // The server checkpoints on a timer with the syncs off the event loop (checkpointer.ts), never in its commits.
       if (this.sync === 'each' && file !== ':memory:') {
         this.db.exec('PRAGMA wal_autocheckpoint = 0');
         this.level = 'OFF';
-        this.checkpointer = startCheckpointer(file, CHECKPOINT_MS, (reason) => {
-          // Back to SQLite's own (synced) checkpoints in the commits: slower answers, a bounded WAL.
-          // Called from an event, so never inside a transaction, where SQLite ignores the level.
-          this.level = 'NORMAL';
-          if (this.db.isOpen) this.db.exec('PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 1000');
-          options.onCheckpointFailure?.(reason);
+        this.checkpointer = startCheckpointer({
+          db: this.db,
+          file,
+          intervalMs: CHECKPOINT_MS,
+          onFailure: (reason) => {
+            // Back to SQLite's own (synced) checkpoints in the commits: slower answers, a bounded WAL.
+            // Called from a callback, so never inside a transaction, where SQLite ignores the level.
+            this.level = 'NORMAL';
+            if (this.db.isOpen) this.db.exec('PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 1000');
+            options.onCheckpointFailure?.(reason);
+          },
         });
       }
       this.db.exec(`PRAGMA synchronous = ${this.level}`);
@@ -128,7 +133,7 @@ export class Database {
     for (const sql of statements) this.db.exec(sql);
   }
 
-  /** Before close(): the checkpoint thread's connection is closed first (else it would be the last, and checkpoint again after us). */
+  /** Before close(): a checkpoint in flight settles first (its last step needs this connection open). */
   async stopCheckpoints(): Promise<void> {
     await this.checkpointer?.stop();
   }

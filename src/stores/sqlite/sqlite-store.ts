@@ -85,7 +85,7 @@ export class SqliteStore implements Store {
       // A reader with nothing written yet sees an empty store.
       const file = dir && (!readOnly || fs.existsSync(path.join(dir, DATABASE_FILE))) ? path.join(dir, DATABASE_FILE) : ':memory:';
       this.database = new Database(file, { readOnly: readOnly && file !== ':memory:', sync: options.sync ?? 'each',
-        onCheckpointFailure: (reason) => options.log?.warn({ event: 'store_checkpoint_failed', reason }, 'the checkpoint thread stopped; checkpoints run in the commits again'),
+        onCheckpointFailure: (reason) => options.log?.warn({ event: 'store_checkpoint_failed', reason }, 'the timed checkpoints failed; checkpoints run in the commits again'),
       });
       this.greylist = new SqliteGreylist(this.database, now);
       this.bayes = new SqliteBayes(this.database, now);
