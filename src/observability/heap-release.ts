@@ -4,22 +4,21 @@ import vm from 'node:vm';
 /**
  * Gives the heap pages a burst of mail left behind back to the system once the server is quiet.
  *
- * Under load the heap grows: each message in flight survives a few young collections, so V8
- * widens the young generation to its maximum and grows the old one. When the load ends
- * nothing shrinks it again soon: the young generation keeps its widened size until a
- * memory-reducing collection, and pages a full collection frees stay pooled for reuse, still
- * counted in the process's memory. V8 schedules that collection rarely (seconds after a
- * collection, and only at a low allocation rate), so after a burst the server could hold
- * tens of MB it no longer uses. This watch asks for it itself, on two conditions that keep
- * it off the path of any client: the heap grew by at least `minGrowthBytes` since the last
- * release (a burst happened, whether or not V8 has shrunk it since), and the process used
- * almost no CPU in the last interval (no mail is being handled). One such collection takes
- * some tens of milliseconds and happens once per burst at most.
+ * Under load the old generation grows (each message in flight survives a few young
+ * collections), and when a full collection shrinks it again V8 keeps the freed pages in a
+ * pool for reuse: they still count in the process's memory. V8 returns that pool only in a
+ * memory-reducing collection, which it schedules rarely (seconds after a collection, and only
+ * at a low allocation rate), so after a burst the server could hold tens of MB it no longer
+ * uses, the more so as trained Bayes makes the burst's heap bigger. This watch asks for that
+ * collection itself, on two conditions that keep it off the path of any client: the heap
+ * shrank by at least `minShrinkBytes` from its peak (there is a pool worth returning), and the
+ * process used almost no CPU in the last interval (no mail is being handled). One such
+ * collection takes some tens of milliseconds and happens once per burst at most.
  *
  * A memory-reducing collection also throws away the bytecode of every function that is not
  * running at that moment (V8 forces code flushing then), so the next burst would begin by
- * compiling and optimising the whole server again. Bytecode flushing is switched off for the
- * collection itself; V8's usual flushing of code unused for a long time is left as it was.
+ * compiling and optimising much of the server again. Bytecode flushing is switched off for
+ * the collection itself; V8's usual flushing of code unused for a long time is left as it was.
  */
 
 /** V8's collection of all it can, returning its pooled pages ("last-resort": several passes, shrinking the young generation too). */
@@ -28,8 +27,8 @@ type Collect = (options: { type: 'major'; execution: 'sync'; flavor: 'last-resor
 export interface HeapReleaseOptions {
   /** How often to look (ms); also the quiet window the CPU is measured over. */
   intervalMs?: number;
-  /** Growth of the committed heap since the last release that makes a release worth its pause. */
-  minGrowthBytes?: number;
+  /** Shrink from the peak committed heap that makes a release worth its pause. */
+  minShrinkBytes?: number;
   /** Share of one core below which the process counts as quiet. */
   quietCpuShare?: number;
   /** Told of each release: committed heap before and after (bytes), the pause (ms). */
@@ -47,12 +46,10 @@ const flushing = ![...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').spli
 
 export function startHeapRelease(options: HeapReleaseOptions = {}): HeapRelease {
   const intervalMs = options.intervalMs ?? 250;
-  const minGrowth = options.minGrowthBytes ?? 16 * 1024 * 1024;
+  const minShrink = options.minShrinkBytes ?? 16 * 1024 * 1024;
   const quietShare = options.quietCpuShare ?? 0.05;
   let collect: Collect | null = null;
-  // The committed heap after the last release (or at start), and the most it reached since.
-  let floor = committed();
-  let peak = floor;
+  let peak = committed();
   let cpu = process.cpuUsage();
   let at = performance.now();
   const timer = setInterval(() => {
@@ -62,7 +59,7 @@ export function startHeapRelease(options: HeapReleaseOptions = {}): HeapRelease 
     const elapsed = performance.now() - at;
     cpu = process.cpuUsage();
     at = performance.now();
-    if (peak - floor < minGrowth || (used.user + used.system) / 1000 > elapsed * quietShare) return;
+    if (peak - now < minShrink || (used.user + used.system) / 1000 > elapsed * quietShare) return;
     collect ??= exposedCollect();
     const started = performance.now();
     if (flushing) v8.setFlagsFromString('--no-flush-bytecode');
@@ -72,11 +69,11 @@ export function startHeapRelease(options: HeapReleaseOptions = {}): HeapRelease 
       if (flushing) v8.setFlagsFromString('--flush-bytecode');
     }
     const pauseMs = performance.now() - started;
-    floor = peak = committed();
+    peak = committed();
     // The collection's own CPU is not the mail's: start the next quiet window after it.
     cpu = process.cpuUsage();
     at = performance.now();
-    options.onRelease?.({ beforeBytes: now, afterBytes: floor, pauseMs });
+    options.onRelease?.({ beforeBytes: now, afterBytes: peak, pauseMs });
   }, intervalMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };
