@@ -42,7 +42,7 @@ export interface HeapRelease {
 const committed = (): number => v8.getHeapStatistics().total_heap_size;
 
 /** Whether V8 flushes bytecode at all in this process (on unless Node was told otherwise). */
-const flushing = ![...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((option) => /^--no-?flush[-_]bytecode$/.test(option));
+const flushing = ![...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((option) => /^--no[-_]?flush[-_]bytecode$/.test(option));
 
 export function startHeapRelease(options: HeapReleaseOptions = {}): HeapRelease {
   const intervalMs = options.intervalMs ?? 250;

@@ -133,7 +133,7 @@ export class Database {
     for (const sql of statements) this.db.exec(sql);
   }
 
-  /** Before close(): a checkpoint in flight settles first (its last step needs this connection open). */
+  /** Before close(): stops the timed checkpoints and waits for a round's disk sync in flight (close() alone does not wait). */
   async stopCheckpoints(): Promise<void> {
     await this.checkpointer?.stop();
   }
