@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BayesIndex } from '../../src/stores/sqlite/bayes-index.js';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store.js';
-import { SNAPSHOT_FILE } from '../../src/stores/sqlite/ndjson-snapshot.js';
+import { writeOldSnapshot } from '../helpers/store-snapshot.js';
 import { tokenKey } from '../../src/bayes/token-key.js';
 import { KEY_ALPHABET, keyBits } from '../../src/stores/bayes-key.js';
 import type { BayesRetention } from '../../src/stores/types.js';
@@ -121,14 +121,12 @@ describe('Bayes index: the writer keeps its token counts in memory', () => {
     const many = keys('many', 45_000);
     const odd = ['plain', 'two words', 'comma,inside', '', 'AAAAAAAA'];
     try {
-      const lines = [
-        { format: 'borderpatrol-store', version: 1, savedAt: new Date().toISOString() },
+      await writeOldSnapshot(dir, [
         ['t', many[30_000], 2 ** 40, 1],
         ['t', many[40_000], 65_535, 70_000],
         ['t', 'comma,inside', 3, 4],
         ['T', 4, 2],
-      ];
-      await fs.writeFile(path.join(dir, SNAPSHOT_FILE), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+      ]);
       const a = new SqliteStore({ dataDir: dir });
       await a.bayesLearn('all', many, 'spam');
       await a.bayesLearn('half', many.filter((_k, i) => i % 2 === 0), 'ham');
@@ -155,8 +153,7 @@ describe('Bayes index: the writer keeps its token counts in memory', () => {
     const dir = await tempDir();
     const [a, b] = keys('imported', 2) as [string, string];
     try {
-      const lines = [{ format: 'borderpatrol-store', version: 1, savedAt: new Date().toISOString() }, ['t', a, 4, 1], ['t', b, 0, 2], ['T', 4, 2]];
-      await fs.writeFile(path.join(dir, SNAPSHOT_FILE), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+      await writeOldSnapshot(dir, [['t', a, 4, 1], ['t', b, 0, 2], ['T', 4, 2]]);
       const store = new SqliteStore({ dataDir: dir });
       assert.deepEqual(await store.bayesGetTokens([a, b]), [
         { spam: 4, ham: 1 },

@@ -2,7 +2,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { RedisStore } from '../../src/stores/redis/redis-store.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { startRedis, startRedisCluster, type RunningRedis, type RunningRedisCluster } from '../helpers/redis.js';
+import { redisPairForTests } from '../helpers/redis-pair.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
@@ -11,14 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * correct for signatures stored before the count existed.
  */
 
-let standalone: RunningRedis;
-let cluster: RunningRedisCluster;
-before(async () => {
-  [standalone, cluster] = await Promise.all([startRedis(), startRedisCluster()]);
-});
-after(async () => {
-  await Promise.all([standalone?.stop(), cluster?.stop()]);
-});
+const servers = redisPairForTests();
 
 const sig = (base: number) => Array.from({ length: 32 }, (_, i) => (base * 1000 + i) >>> 0);
 
@@ -34,8 +27,8 @@ async function settles(store: RedisStore, want: boolean): Promise<boolean> {
 }
 
 for (const [name, url] of [
-  ['standalone', () => standalone.url],
-  ['cluster', () => cluster.url],
+  ['standalone', () => servers.standalone.url],
+  ['cluster', () => servers.cluster.url],
 ] as const) {
   describe(`redis fuzzy count (${name})`, () => {
     it('an MX learns within the refresh time that another added or deleted the only signature', async () => {
@@ -92,7 +85,7 @@ for (const [name, url] of [
 }
 
 it('asks Redis at most once per refresh time, however many messages ask', async () => {
-  const store = mx(standalone.url, 'rt-fuzzy:', 60_000);
+  const store = mx(servers.standalone.url, 'rt-fuzzy:', 60_000);
   try {
     await store.ready();
     store.fuzzyAny();

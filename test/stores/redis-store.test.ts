@@ -3,32 +3,26 @@ import assert from 'node:assert/strict';
 import { RedisStore } from '../../src/stores/redis/redis-store.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { Metrics } from '../../src/observability/metrics.js';
-import { startRedis, startRedisCluster, startRedisSentinel, type RunningRedis, type RunningRedisCluster } from '../helpers/redis.js';
+import { startRedis, startRedisSentinel } from '../helpers/redis.js';
+import { redisPairForTests } from '../helpers/redis-pair.js';
 import { storeContract } from './contract.js';
 import { tokenGroup, TOKEN_GROUPS } from '../../src/stores/redis/bayes.js';
 import { Redis } from 'ioredis';
 
-let standalone: RunningRedis;
-let cluster: RunningRedisCluster;
-before(async () => {
-  [standalone, cluster] = await Promise.all([startRedis(), startRedisCluster()]);
-});
-after(async () => {
-  await Promise.all([standalone?.stop(), cluster?.stop()]);
-});
+const servers = redisPairForTests();
 
 const open = (url: () => string, prefix = 'bp:') => async () => {
   const store = new RedisStore({ url: url(), prefix, commandTimeout: 1000, log: silentLogger(), metrics: null, fuzzyRefreshMs: 50 });
   return { store, close: () => store.close() };
 };
 
-storeContract('redis standalone', open(() => standalone.url));
-storeContract('redis cluster (3 masters)', open(() => cluster.url));
+storeContract('redis standalone', open(() => servers.standalone.url));
+storeContract('redis cluster (3 masters)', open(() => servers.cluster.url));
 
 describe('redis store specifics', () => {
   it('keeps deployments with different prefixes apart', async () => {
-    const a = new RedisStore({ url: standalone.url, prefix: 'one:', commandTimeout: 1000, log: silentLogger(), metrics: null });
-    const b = new RedisStore({ url: standalone.url, prefix: 'two:', commandTimeout: 1000, log: silentLogger(), metrics: null });
+    const a = new RedisStore({ url: servers.standalone.url, prefix: 'one:', commandTimeout: 1000, log: silentLogger(), metrics: null });
+    const b = new RedisStore({ url: servers.standalone.url, prefix: 'two:', commandTimeout: 1000, log: silentLogger(), metrics: null });
     try {
       await Promise.all([a.ready(), b.ready()]);
       const o = { delay: 300, retryWindow: 60, passTtl: 60, autoAllowAfter: 0, autoAllowTtl: 60 };
@@ -41,7 +35,7 @@ describe('redis store specifics', () => {
   });
 
   it('counts one round trip per operation', async () => {
-    const s = new RedisStore({ url: cluster.url, prefix: 'rt:', commandTimeout: 1000, log: silentLogger(), metrics: null });
+    const s = new RedisStore({ url: servers.cluster.url, prefix: 'rt:', commandTimeout: 1000, log: silentLogger(), metrics: null });
     try {
       await s.ready();
       const o = { delay: 300, retryWindow: 60, passTtl: 60, autoAllowAfter: 5, autoAllowTtl: 60 };
@@ -64,7 +58,7 @@ describe('redis store specifics', () => {
   });
 
   it('reads all of a message\'s Bayes tokens in one round trip on a standalone Redis', async () => {
-    const s = new RedisStore({ url: standalone.url, prefix: 'rt1:', commandTimeout: 1000, log: silentLogger(), metrics: null });
+    const s = new RedisStore({ url: servers.standalone.url, prefix: 'rt1:', commandTimeout: 1000, log: silentLogger(), metrics: null });
     try {
       await s.ready();
       await s.bayesGetTokens(['warm']);
@@ -121,7 +115,7 @@ describe('redis store specifics', () => {
   });
 
   it('refuses a prefix with hash-tag braces', () => {
-    assert.throws(() => new RedisStore({ url: standalone.url, prefix: 'a{b}', commandTimeout: 250, log: silentLogger(), metrics: null }), /may not contain/);
+    assert.throws(() => new RedisStore({ url: servers.standalone.url, prefix: 'a{b}', commandTimeout: 250, log: silentLogger(), metrics: null }), /may not contain/);
   });
 });
 
@@ -144,8 +138,8 @@ describe('redis store through Sentinel', () => {
 
 describe('redis Bayes: one key per token, spread, expiring, capped', () => {
   const setups = [
-    { name: 'standalone', url: () => standalone.url, ports: () => [standalone.port] },
-    { name: 'cluster', url: () => cluster.url, ports: () => cluster.ports },
+    { name: 'standalone', url: () => servers.standalone.url, ports: () => [servers.standalone.port] },
+    { name: 'cluster', url: () => servers.cluster.url, ports: () => servers.cluster.ports },
   ];
   for (const setup of setups) {
     const open = (prefix: string) => new RedisStore({ url: setup.url(), prefix, commandTimeout: 2000, log: silentLogger(), metrics: null });

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { SqliteStore, DATABASE_FILE } from '../../src/stores/sqlite/sqlite-store.js';
 import { SNAPSHOT_FILE } from '../../src/stores/sqlite/ndjson-snapshot.js';
+import { writeOldSnapshot } from '../helpers/store-snapshot.js';
 import { DataDirInUseError } from '../../src/stores/sqlite/writer-lock.js';
 import { storeContract } from './contract.js';
 
@@ -113,8 +114,7 @@ describe('sqlite store on disk', () => {
     const dir = await tempDir();
     const now = Date.now();
     try {
-      const lines = [
-        { format: 'borderpatrol-store', version: 1, savedAt: new Date(now).toISOString() },
+      const records = [
         ['g', '192.0.2.0/24|old@x.org|r@example.com', now - 5000, 1, now + 3_600_000],
         ['g', '192.0.2.0/24|gone@x.org|r@example.com', now - 90_000, 0, now - 1000],
         ['c', 'gla:192.0.2.0/24', 3, now + 3_600_000],
@@ -125,7 +125,7 @@ describe('sqlite store on disk', () => {
         ['h', '{"n":1}'],
         ['h', '{"n":2}'],
       ];
-      await fs.writeFile(path.join(dir, SNAPSHOT_FILE), lines.map((l) => JSON.stringify(l)).join('\n') + '\n["t", broken\n');
+      await writeOldSnapshot(dir, records, { savedAt: now, tail: '["t", broken\n' });
       const s = new SqliteStore({ dataDir: dir });
       assert.deepEqual(await s.bayesGetTokens(['AAAAAAAAA', 'BBBBBBBBB']), [
         { spam: 4, ham: 1 },
