@@ -1,5 +1,6 @@
 import { decodeHTML, decodeHTMLAttribute } from 'entities';
 import { nearColor, parseColor, parseStyle, tinyFontSize, zeroLength } from './css.js';
+import { collapseWhiteSpace } from './linear-text.js';
 
 /**
  * HTML reduced to the text a reader sees, for content rules and Bayes. Not a renderer, but
@@ -282,7 +283,7 @@ export function readHtml(html: string): HtmlReading {
     stack.push(openElement(tag, top()));
     open.set(tag.name, (open.get(tag.name) ?? 0) + 1);
   }
-  return { text: out.join('').replace(/\s+/g, ' ').trim(), hiddenLetters, hiddenSample: sample };
+  return { text: collapseWhiteSpace(out.join('')), hiddenLetters, hiddenSample: sample };
 }
 
 /** The visible text of HTML (see readHtml). */
