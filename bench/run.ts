@@ -35,6 +35,7 @@ import { runSmtpSource } from './lib/smtp-source.js';
 import { runTiming } from './lib/timing-client.js';
 import { idleConnections } from './lib/memory-load.js';
 import { RedisCounter, redisRoundTrips } from './lib/redis-counter.js';
+import { fullCollections } from './lib/gc-count.js';
 import { median, percentile, round } from './lib/stats.js';
 import { evaluateTargets, printReport, type MemoryRow, type Row } from './lib/report.js';
 import { corpusDir, corpusTrainDirs, trainBayes } from './lib/setups.js';
@@ -92,6 +93,7 @@ interface Sample {
   cpuMsPerMsg: number;
   peakMb: number;
   redisPerMsg: number;
+  fullGcsPer1000: number;
 }
 
 async function main(): Promise<void> {
@@ -201,6 +203,7 @@ async function main(): Promise<void> {
           if (t.pid) resetPeak(t.pid);
           const cpu0 = t.pid ? cpuMs(t.pid) : 0;
           const redis0 = counter && t.redisPort ? await counter.commands() : 0;
+          const gc0 = t.metricsUrl ? await fullCollections(t.metricsUrl) : NaN;
           const r = await runSmtpSource({ port: t.port, sessions: w.sessions, messages: w.messages, keepConnection: w.keep, messageFile, deadlineMs: DEADLINE_MS });
           const sample: Sample = {
             rate: r.messagesPerSecond,
@@ -209,6 +212,7 @@ async function main(): Promise<void> {
             cpuMsPerMsg: t.pid ? (cpuMs(t.pid) - cpu0) / w.messages : NaN,
             peakMb: t.pid ? peakRssMb(t.pid) : NaN,
             redisPerMsg: counter && t.redisPort ? RedisCounter.delta(redis0, await counter.commands()) / w.messages : NaN,
+            fullGcsPer1000: t.metricsUrl ? ((await fullCollections(t.metricsUrl)) - gc0) * (1000 / w.messages) : NaN,
           };
           samples.set(key(t, w), [...(samples.get(key(t, w)) ?? []), sample]);
           progress(`${w.name} run ${rep + 1}/${runs} ${t.name}: ${r.ok ? `${Math.round(r.messagesPerSecond)} msg/s` : `FAILED ${r.error}`}`);
@@ -252,6 +256,7 @@ async function main(): Promise<void> {
           cpuMsPerMessage: round(median(good.map((s) => s.cpuMsPerMsg)), 2),
           peakRssMb: round(median(good.map((s) => s.peakMb)), 0),
           redisCommandsPerMessage: round(median(good.map((s) => s.redisPerMsg)), 1),
+          fullGcsPer1000Messages: round(median(good.map((s) => s.fullGcsPer1000)), 0),
           redisRoundTripsPerMessage: NaN,
           runs: ss.length,
           failedRuns: [...ss.filter((s) => !s.ok).map((s) => s.error), ...(tm && tm.failures > 0 ? [`timing client: ${tm.failures} failed, first: ${tm.error}`] : [])],

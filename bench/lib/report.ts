@@ -17,6 +17,8 @@ export interface Row {
   peakRssMb: number;
   redisCommandsPerMessage: number;
   redisRoundTripsPerMessage: number;
+  /** Full (mark-compact) collections per 1,000 messages of the workload (Borderpatrol rows). */
+  fullGcsPer1000Messages: number;
   runs: number;
   failedRuns: string[];
 }
@@ -87,13 +89,14 @@ export function printReport(r: {
   lines.push('');
   lines.push(
     table([
-      ['workload', 'target', 'msg/s', '×limit', '×bare', '×Haraka', 'p50 ms', 'p99 ms', '+p50 ms', '+p99 ms', 'CPU ms/msg', 'peak RSS MB', 'Redis cmd/msg', 'Redis RT/msg'],
-      ...r.rows.map((x) => [x.workload, x.target, x.messagesPerSecond, x.ratioToLimit, x.ratioToBare, x.ratioToHaraka, x.txP50Ms, x.txP99Ms, x.addedP50Ms, x.addedP99Ms, x.cpuMsPerMessage, x.peakRssMb, x.redisCommandsPerMessage, x.redisRoundTripsPerMessage]),
+      ['workload', 'target', 'msg/s', '×limit', '×bare', '×Haraka', 'p50 ms', 'p99 ms', '+p50 ms', '+p99 ms', 'CPU ms/msg', 'peak RSS MB', 'full GC/1k msg', 'Redis cmd/msg', 'Redis RT/msg'],
+      ...r.rows.map((x) => [x.workload, x.target, x.messagesPerSecond, x.ratioToLimit, x.ratioToBare, x.ratioToHaraka, x.txP50Ms, x.txP99Ms, x.addedP50Ms, x.addedP99Ms, x.cpuMsPerMessage, x.peakRssMb, x.fullGcsPer1000Messages, x.redisCommandsPerMessage, x.redisRoundTripsPerMessage]),
     ]),
   );
   lines.push('');
   lines.push('p50/p99: MAIL FROM to the reply after "." per message, timed by bench/lib/timing-client.ts at the same concurrency; +p50/+p99: minus the same');
-  lines.push('percentile straight into smtp-sink. CPU and peak RSS: the server process (all workers) from /proc. Redis cmd: commands Redis executed');
+  lines.push('percentile straight into smtp-sink. CPU and peak RSS: the server process (all workers) from /proc. Full GC: mark-compact collections');
+  lines.push('during the workload, from the server\'s /metrics (all workers), per 1,000 messages. Redis cmd: commands Redis executed');
   lines.push('(INFO), Lua-internal ones included; RT: commands clients sent (MONITOR, on a 20-message sample).');
   if (r.memory.length > 0) {
     lines.push('');

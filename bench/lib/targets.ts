@@ -14,6 +14,8 @@ export interface Target {
   pid: number | null;
   /** Its Redis, for round trips per message. */
   redisPort: number | null;
+  /** Its Prometheus metrics (Borderpatrol targets), for the full collections per message. */
+  metricsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -157,5 +159,6 @@ export async function startBorderpatrolTarget(p: PreparedBorderpatrol, workDir: 
   const { cmd, args } = serverCommand(p.setup.dist ?? path.join(REPO, 'dist'));
   // The launcher execs node: the process measured is the server itself.
   const proc: Proc = await spawnProcess(cmd, [...args, 'serve', '--policies', p.policiesDir, ...p.overrides.flatMap((o) => ['--set', `${o.key}=${o.value}`])], { port: p.port, logFile: path.join(workDir, `borderpatrol-${p.setup.name}.log`), cwd: workDir, env, readyTimeoutMs: 30_000 });
-  return { name: p.setup.name, label: p.setup.label, port: p.port, pid: proc.pid, redisPort: p.setup.redisPort, stop: () => proc.stop(35_000) };
+  const admin = p.overrides.find((o) => o.key === 'admin.listen')?.value;
+  return { name: p.setup.name, label: p.setup.label, port: p.port, pid: proc.pid, redisPort: p.setup.redisPort, metricsUrl: admin ? `http://${admin}/metrics` : undefined, stop: () => proc.stop(35_000) };
 }
