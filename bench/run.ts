@@ -200,10 +200,11 @@ async function main(): Promise<void> {
       for (let rep = 0; rep < runs; rep++) {
         // Targets interleaved, so a change in the machine's load hits them all alike.
         for (const t of targets) {
+          // Read first: answering /metrics costs the server CPU and memory the load should not be charged.
+          const gc0 = t.metricsUrl ? await fullCollections(t.metricsUrl) : NaN;
           if (t.pid) resetPeak(t.pid);
           const cpu0 = t.pid ? cpuMs(t.pid) : 0;
           const redis0 = counter && t.redisPort ? await counter.commands() : 0;
-          const gc0 = t.metricsUrl ? await fullCollections(t.metricsUrl) : NaN;
           const r = await runSmtpSource({ port: t.port, sessions: w.sessions, messages: w.messages, keepConnection: w.keep, messageFile, deadlineMs: DEADLINE_MS });
           const sample: Sample = {
             rate: r.messagesPerSecond,
