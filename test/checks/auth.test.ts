@@ -1,6 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { authenticate, dkimSign, type DNSResolver } from 'mailauth';
 import { authservIdOf } from '../../src/mail/header-block.js';
 import { authInput } from '../../src/checks/auth/index.js';
@@ -164,4 +166,25 @@ test('an unsigned message gets the same authentication from its header block as 
     assert.ok(cut.length < raw.length);
     assert.deepEqual(await authenticate(cut, { ...options }), await authenticate(raw, { ...options }));
   }
+});
+
+test("the server loads mailauth without its BIMI part (an HTTP client and X.509 parsers it never uses), and authentication works", async () => {
+  // A process of its own: this file's own import of mailauth has loaded it whole here.
+  const script = `
+    import { createRequire } from 'node:module';
+    const { authenticate } = await import(${JSON.stringify(new URL('../../src/checks/auth/mailauth.ts', import.meta.url).href)});
+    const loaded = Object.keys(createRequire(import.meta.url).cache);
+    const resolver = async (name) => { if (name === 'sender.test') return [['v=spf1 ip4:127.0.0.2 -all']]; throw Object.assign(new Error('ENOTFOUND'), { code: 'ENOTFOUND' }); };
+    const r = await authenticate(Buffer.from('From: a@sender.test\\r\\n\\r\\nHello\\r\\n'), { ip: '127.0.0.2', helo: 'h.sender.test', sender: 'a@sender.test', mta: 'mx.test', resolver, disableBimi: true });
+    let bimi = '';
+    try { (await import('mailauth')).default.bimi({}); } catch (err) { bimi = err.message; }
+    console.log(JSON.stringify({ mailauth: loaded.filter((f) => f.includes('/mailauth/')).length, undici: loaded.filter((f) => f.includes('/undici/')).length, x509: loaded.filter((f) => f.includes('@peculiar')).length, spf: r.spf.status.result, bimi }));
+  `;
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 60_000 });
+  const seen = JSON.parse(stdout) as { mailauth: number; undici: number; x509: number; spf: string; bimi: string };
+  assert.ok(seen.mailauth > 10, 'mailauth itself is loaded');
+  assert.equal(seen.undici, 0, 'no undici');
+  assert.equal(seen.x509, 0, 'no X.509 parsers');
+  assert.equal(seen.spf, 'pass');
+  assert.match(seen.bimi, /BIMI .* not loaded/);
 });

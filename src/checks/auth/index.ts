@@ -1,4 +1,5 @@
-import { authenticate, type AuthenticateOptions, type DKIMVerifyResult, type DMARCResult, type SPFResult, type DNSResolver } from 'mailauth';
+import type { AuthenticateOptions, DKIMVerifyResult, DMARCResult, SPFResult, DNSResolver } from 'mailauth';
+import { authenticate } from './mailauth.js';
 import { defineCheck, NO_HITS, type Outcome } from '../../pipeline/check.js';
 import type { SymbolHit } from '../../decision/hits.js';
 import { authManifest } from './manifest.js';
