@@ -1,8 +1,7 @@
 import type { ParsedMessage } from '../mail/parsed-message.js';
 import { parseMessage, type ParseLimits } from '../mail/parse.js';
 import type { BayesClass, BayesRetention, LearnResult, Store } from '../stores/types.js';
-import { tokenize, type TokenizerLimits } from './tokenizer.js';
-import { tokenKeys } from './token-key.js';
+import { tokenizeKeys, type TokenizerLimits } from './tokenizer.js';
 import { messageDigest } from './digest.js';
 
 /**
@@ -15,7 +14,7 @@ const cache = new WeakMap<ParsedMessage, string[]>();
 export function messageKeys(msg: ParsedMessage, limits: TokenizerLimits): string[] {
   let keys = cache.get(msg);
   if (!keys) {
-    keys = tokenKeys(tokenize(msg, limits));
+    keys = tokenizeKeys(msg, limits);
     cache.set(msg, keys);
   }
   return keys;

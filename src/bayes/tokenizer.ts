@@ -1,6 +1,7 @@
 import type { ParsedMessage } from '../mail/parsed-message.js';
 import { hostOf } from '../mail/urls.js';
 import { scanWords } from './word-scan.js';
+import { KeySet, TokenSet, type TokenSink } from './token-sets.js';
 import { bareAddress, charSet, hostnamesInText, isWhiteSpace, splitOutsideQuotes, trimEndWhile } from '../mail/linear-text.js';
 
 /**
@@ -33,19 +34,6 @@ const MIN_PAIR_WORD = 4;
 const TRAILING = charSet(".'’_@!*-");
 const IPV4 = /\b(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.\d{1,3}\b/g;
 
-class TokenSet {
-  readonly tokens = new Set<string>();
-  constructor(private readonly max: number) {}
-
-  get full(): boolean {
-    return this.tokens.size >= this.max;
-  }
-
-  add(token: string): void {
-    if (this.tokens.size < this.max) this.tokens.add(token);
-  }
-}
-
 /**
  * One word as a token, or null when it carries nothing (too short). E-mail addresses,
  * long numbers and very long strings are reduced to a shape.
@@ -71,8 +59,8 @@ export function words(text: string): string[] {
   return out;
 }
 
-function addWords(set: TokenSet, prefix: string, list: readonly string[]): void {
-  for (const w of list) set.add(prefix + w);
+function addWords(set: TokenSink, prefix: string, list: readonly string[]): void {
+  for (const w of list) set.addWord(prefix, w);
 }
 
 /**
@@ -80,7 +68,7 @@ function addWords(set: TokenSet, prefix: string, list: readonly string[]): void 
  * building its string again: text repeats its phrases, and a message with a text and an
  * HTML part says everything twice.
  */
-function addPairs(set: TokenSet, prefix: string, list: readonly string[]): void {
+function addPairs(set: TokenSink, prefix: string, list: readonly string[]): void {
   const numbers = new Map<string, number>();
   const ids = new Array<number>(list.length);
   for (let i = 0; i < list.length; i++) {
@@ -94,7 +82,7 @@ function addPairs(set: TokenSet, prefix: string, list: readonly string[]): void 
     const pair = ids[i - 1]! * list.length + ids[i]!;
     if (seen.has(pair)) continue;
     seen.add(pair);
-    set.add(prefix + list[i - 1] + ' ' + list[i]);
+    set.addPair(prefix, list[i - 1]!, list[i]!);
   }
 }
 
@@ -109,7 +97,7 @@ function splitAddress(value: string): { name: string; address: string } {
   return bare ? { name: value.replace(bare, ' ').replace(/[()"']/g, ' ').trim(), address: bare.toLowerCase() } : { name: value.trim(), address: '' };
 }
 
-function addAddressHeader(set: TokenSet, prefix: string, value: string): void {
+function addAddressHeader(set: TokenSink, prefix: string, value: string): void {
   for (const part of splitOutsideQuotes(value, ',', 10)) {
     const { name, address } = splitAddress(part);
     if (address) {
@@ -135,7 +123,7 @@ function shape(s: string): string {
     .replace(/[a-zA-Z]+/g, 'a');
 }
 
-function addReceived(set: TokenSet, value: string): void {
+function addReceived(set: TokenSink, value: string): void {
   const v = value.toLowerCase();
   for (const host of hostnamesInText(v)) set.add('R:' + host);
   for (const m of v.matchAll(IPV4)) set.add(`R:ip:${m[1]}.${m[2]}.${m[3]}`);
@@ -143,7 +131,7 @@ function addReceived(set: TokenSet, value: string): void {
   if (w) set.add('R:with:' + w[1]);
 }
 
-function addContentType(set: TokenSet, prefix: string, value: string): void {
+function addContentType(set: TokenSink, prefix: string, value: string): void {
   const v = value.toLowerCase();
   const type = /^\s*([a-z0-9.+-]+\/[a-z0-9.+-]+)/.exec(v);
   set.add(prefix + (type ? type[1] : 'invalid'));
@@ -158,7 +146,7 @@ function addContentType(set: TokenSet, prefix: string, value: string): void {
  * copy a user trains from carries fields added on delivery (Delivered-To, X-Keywords, our
  * own X-Spam-*) that the copy scanned at SMTP time lacks.
  */
-function addHeaders(set: TokenSet, msg: ParsedMessage): void {
+function addHeaders(set: TokenSink, msg: ParsedMessage): void {
   let received = 0;
   for (const h of msg.headers) {
     switch (h.name) {
@@ -209,7 +197,7 @@ function addHeaders(set: TokenSet, msg: ParsedMessage): void {
   }
 }
 
-function addUrls(set: TokenSet, urls: readonly string[]): void {
+function addUrls(set: TokenSink, urls: readonly string[]): void {
   for (const url of urls.slice(0, MAX_URLS)) {
     const host = hostOf(url);
     if (!host) continue;
@@ -233,6 +221,18 @@ function addUrls(set: TokenSet, urls: readonly string[]): void {
 /** Every token of a message, bounded by `limits`; the order is stable for the same message. */
 export function tokenize(msg: ParsedMessage, limits: TokenizerLimits = DEFAULT_TOKENIZER_LIMITS): string[] {
   const set = new TokenSet(limits.maxTokens);
+  readTokens(set, msg, limits);
+  return [...set.tokens];
+}
+
+/** The stored key of every token of a message (tokenKeys(tokenize(msg, limits)), each key once). */
+export function tokenizeKeys(msg: ParsedMessage, limits: TokenizerLimits = DEFAULT_TOKENIZER_LIMITS): string[] {
+  const set = KeySet.shared(limits.maxTokens);
+  readTokens(set, msg, limits);
+  return set.keys();
+}
+
+function readTokens(set: TokenSink, msg: ParsedMessage, limits: TokenizerLimits): void {
   addHeaders(set, msg);
   addUrls(set, msg.urls);
   for (const a of msg.attachments.slice(0, 20)) {
@@ -248,5 +248,4 @@ export function tokenize(msg: ParsedMessage, limits: TokenizerLimits = DEFAULT_T
   // here" and "to receive" add little that "click" and "receive" have not already said, and
   // counting such phrases twice makes every newsletter look like spam.
   addPairs(set, '', list.filter((w) => w.length >= MIN_PAIR_WORD));
-  return [...set.tokens];
 }

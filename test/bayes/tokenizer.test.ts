@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { policySchema } from '../../src/policy/schema.js';
 import { parseMessage } from '../../src/mail/parse.js';
-import { tokenize, words, normalizeWord } from '../../src/bayes/tokenizer.js';
+import { tokenize, tokenizeKeys, words, normalizeWord } from '../../src/bayes/tokenizer.js';
 import { tokenKey, tokenKeys } from '../../src/bayes/token-key.js';
 import { messageDigest } from '../../src/bayes/digest.js';
 
@@ -104,6 +104,26 @@ test('token keys are short, stable and distinct', () => {
   assert.equal(tokenKey('S:free prize'), k);
   const many = tokenKeys(Array.from({ length: 50_000 }, (_, i) => `token${i}`));
   assert.equal(new Set(many).size, many.length, 'no collisions among 50,000 tokens');
+});
+
+test('tokenizeKeys gives the keys of tokenize, in its order, for any message and bound', async () => {
+  // Words from a small vocabulary so that words and pairs repeat, with accents, CJK,
+  // surrogate pairs and look-alike separators; some messages far over the token bound.
+  const vocabulary = ['free', 'prize', 'Claim', 'meeting', 'tomorrow', 'café', 'naïve', '東京', 'データ', '😀ok', 'x', 'a.b', 'user@host.example', '1234567', 'Ünïcödé', 'pneumonoultramicroscopic'];
+  let seed = 7;
+  const next = (n: number) => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n;
+  for (let m = 0; m < 40; m++) {
+    const body = Array.from({ length: 20 + next(1500) }, () => vocabulary[next(vocabulary.length)]!).join(next(3) === 0 ? '\n' : ' ');
+    const subject = Array.from({ length: 1 + next(8) }, () => vocabulary[next(vocabulary.length)]!).join(' ');
+    const html = next(2) === 0 ? `\nContent-Type: text/html; charset=utf-8\n\n<p>${body}</p>` : `\nContent-Type: text/plain; charset=utf-8\n\n${body}`;
+    const msg = await parseMessage(Buffer.from(`From: "Some One" <a${m}@b.example>\r\nTo: c@d.example\r\nSubject: ${subject}\r\nMIME-Version: 1.0${html.replace(/\n/g, '\r\n')}\r\n`), limits);
+    for (const bound of [{ maxTokens: 2500, maxTextChars: 40_000 }, { maxTokens: 1 + next(300), maxTextChars: 1 + next(5000) }]) {
+      const expected = tokenKeys(tokenize(msg, bound));
+      const keys = tokenizeKeys(msg, bound);
+      assert.ok(expected.length > 0);
+      assert.deepEqual(keys, expected, `message ${m}, at most ${bound.maxTokens} tokens`);
+    }
+  }
 });
 
 test('the digest ignores what delivery adds (Received, X-Spam-*, a tagged Subject) but not the body', async () => {
