@@ -15,7 +15,9 @@ export function scoreHits(hits: readonly RecordedHit[], policy: CompiledPolicy):
     const prev = best.get(h.name);
     if (!prev || Math.abs(score) > Math.abs(prev.score)) best.set(h.name, h.detail ? { name: h.name, score, detail: h.detail } : { name: h.name, score });
   }
-  const scored = [...best.values()].sort((a, b) => b.score - a.score || a.name.localeCompare(b.name));
+  // Names in code-unit order: localeCompare would load ICU's collation tables (some 8 MB of
+  // the process's memory) to order ASCII symbol names, on every message.
+  const scored = [...best.values()].sort((a, b) => b.score - a.score || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { score: round2(scored.reduce((s, h) => s + h.score, 0)), scored };
 }
 
