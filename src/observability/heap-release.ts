@@ -15,6 +15,16 @@ import vm from 'node:vm';
  * process used almost no CPU in the last interval (no mail is being handled). One such
  * collection takes some tens of milliseconds and happens once per burst at most.
  *
+ * A burst often ends with no full collection after it, and then nothing shrinks: the young
+ * generation stays at its largest (twice the semi-space) and the old generation at its burst
+ * size, some 50 MB the quiet server does not need, for as long as it stays quiet (V8's own
+ * memory reducer only starts after a full collection). Such a heap, grown by `minShrinkBytes`
+ * since the last release, is given back as well, but only after a long quiet (`settleMs`):
+ * a memory-reducing collection also lets V8 drop the object layouts no live object uses at
+ * that moment (every per-message one, when no mail is in flight) and the optimised code built
+ * on them, so the next burst's first messages run slower while that code is compiled again
+ * (some hundreds of ms of CPU in all). Between bursts seconds apart that is not worth it.
+ *
  * A memory-reducing collection also throws away the bytecode of every function that is not
  * running at that moment (V8 forces code flushing then), so the next burst would begin by
  * compiling and optimising much of the server again. Bytecode flushing is switched off for
@@ -31,6 +41,8 @@ export interface HeapReleaseOptions {
   minShrinkBytes?: number;
   /** Share of one core below which the process counts as quiet. */
   quietCpuShare?: number;
+  /** Quiet time (ms) after which a heap grown by `minShrinkBytes` since the last release is given back too. */
+  settleMs?: number;
   /** Told of each release: committed heap before and after (bytes), the pause (ms). */
   onRelease?: (info: { beforeBytes: number; afterBytes: number; pauseMs: number }) => void;
 }
@@ -48,8 +60,13 @@ export function startHeapRelease(options: HeapReleaseOptions = {}): HeapRelease 
   const intervalMs = options.intervalMs ?? 250;
   const minShrink = options.minShrinkBytes ?? 16 * 1024 * 1024;
   const quietShare = options.quietCpuShare ?? 0.05;
+  const settleMs = options.settleMs ?? 30_000;
   let collect: Collect | null = null;
   let peak = committed();
+  // Committed heap after the last release; none yet, so a server that starts and stays quiet
+  // also returns what loading the program and its policy left behind.
+  let settled = 0;
+  let quietMs = 0;
   let cpu = process.cpuUsage();
   let at = performance.now();
   const timer = setInterval(() => {
@@ -59,7 +76,10 @@ export function startHeapRelease(options: HeapReleaseOptions = {}): HeapRelease 
     const elapsed = performance.now() - at;
     cpu = process.cpuUsage();
     at = performance.now();
-    if (peak - now < minShrink || (used.user + used.system) / 1000 > elapsed * quietShare) return;
+    quietMs = (used.user + used.system) / 1000 > elapsed * quietShare ? 0 : quietMs + elapsed;
+    const shrunk = peak - now >= minShrink;
+    const grown = now - settled >= minShrink;
+    if (quietMs === 0 || !(shrunk || (grown && quietMs >= settleMs))) return;
     collect ??= exposedCollect();
     const started = performance.now();
     if (flushing) v8.setFlagsFromString('--no-flush-bytecode');
@@ -69,7 +89,8 @@ export function startHeapRelease(options: HeapReleaseOptions = {}): HeapRelease 
       if (flushing) v8.setFlagsFromString('--flush-bytecode');
     }
     const pauseMs = performance.now() - started;
-    peak = committed();
+    settled = peak = committed();
+    quietMs = 0;
     // The collection's own CPU is not the mail's: start the next quiet window after it.
     cpu = process.cpuUsage();
     at = performance.now();

@@ -42,6 +42,28 @@ describe('heap release after a burst', () => {
     }
   });
 
+  it('gives back a heap that grew and stayed grown, but only once the process has been quiet for settleMs', async () => {
+    const releases: Array<{ beforeBytes: number; afterBytes: number }> = [];
+    const watch = startHeapRelease({ intervalMs: 20, minShrinkBytes: 8e6, settleMs: 600, onRelease: (r) => releases.push(r) });
+    // Grown by what a burst leaves: many objects alive across young collections (so the young
+    // generation grows to its largest) and kept, so no full collection shrinks anything.
+    const keep: unknown[] = [];
+    try {
+      for (let i = 0; i < 60; i++) {
+        keep.push(Array.from({ length: 10_000 }, (_v, j) => ({ j, s: `k${j}` })));
+        await tick();
+      }
+      await sleep(250);
+      assert.equal(releases.length, 0, 'not after a short quiet');
+      await sleep(900);
+      assert.equal(releases.length, 1, 'one release after the long quiet');
+      assert.ok(releases[0]!.afterBytes < releases[0]!.beforeBytes - 4e6, `${releases[0]!.beforeBytes} -> ${releases[0]!.afterBytes} bytes`);
+      assert.equal(keep.length, 60);
+    } finally {
+      watch.stop();
+    }
+  });
+
   it('releases nothing while the process is busy', async () => {
     const releases: unknown[] = [];
     const watch = startHeapRelease({ intervalMs: 20, minShrinkBytes: 8e6, onRelease: (r) => releases.push(r) });
