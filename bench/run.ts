@@ -81,6 +81,8 @@ const WORKLOADS: Workload[] = [
 
 const DEADLINE_MS = 60_000;
 const IDLE_CONNECTIONS = 1000;
+/** Quiet before the settled memory reading: a little more than the server waits before it gives back a heap a burst grew (src/observability/heap-release.ts). */
+const SETTLE_MS = 32_000;
 
 function progress(line: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -274,14 +276,20 @@ async function main(): Promise<void> {
       for (const r of rows.filter((x) => x.target === t.name)) r.redisRoundTripsPerMessage = round(rt, 1);
     }
 
-    // Memory of each server after all that load, then while it holds 1,000 idle clients.
+    // Memory of each server right after all that load, then once it has had no mail for a
+    // while (a little longer than Borderpatrol waits before it gives back a heap the load
+    // grew), then while it holds 1,000 idle clients.
     const memory: MemoryRow[] = [];
-    for (const t of targets.filter((x) => x.pid)) {
+    const measured = targets.filter((x) => x.pid);
+    await new Promise((r) => setTimeout(r, 1000));
+    const afterLoad = new Map(measured.map((t) => [t.name, rssMb(t.pid!)]));
+    progress(`memory: ${SETTLE_MS / 1000} s without mail`);
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    for (const t of measured) {
       progress(`memory: ${t.name}`);
-      await new Promise((r) => setTimeout(r, 1000));
-      const afterLoad = rssMb(t.pid!);
+      const settled = rssMb(t.pid!);
       const idle = await idleConnections(t.port, t.pid!, IDLE_CONNECTIONS);
-      memory.push({ target: t.name, afterLoadRssMb: round(afterLoad, 0), idleRssMb: round(idle.rssMb, 0), idlePeakMb: round(idle.peakMb, 0), idleGreeted: idle.connections });
+      memory.push({ target: t.name, afterLoadRssMb: round(afterLoad.get(t.name)!, 0), settledRssMb: round(settled, 0), idleRssMb: round(idle.rssMb, 0), idlePeakMb: round(idle.peakMb, 0), idleGreeted: idle.connections });
     }
 
     const targetChecks = evaluateTargets(rows, memory);

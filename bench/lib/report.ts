@@ -25,7 +25,10 @@ export interface Row {
 
 export interface MemoryRow {
   target: string;
+  /** 1 s after the last workload. */
   afterLoadRssMb: number;
+  /** After SETTLE_MS without mail (bench/run.ts). */
+  settledRssMb: number;
   /** RSS while holding the idle connections, and the peak on the way there. */
   idleRssMb: number;
   idlePeakMb: number;
@@ -100,7 +103,7 @@ export function printReport(r: {
   lines.push('(INFO), Lua-internal ones included; RT: commands clients sent (MONITOR, on a 20-message sample).');
   if (r.memory.length > 0) {
     lines.push('');
-    lines.push(table([['memory (MB)', 'RSS after the load', 'RSS, 1,000 idle conns', 'peak on the way', 'greeted'], ...r.memory.map((m) => [m.target, m.afterLoadRssMb, m.idleRssMb, m.idlePeakMb, m.idleGreeted])]));
+    lines.push(table([['memory (MB)', 'RSS 1 s after the load', 'after 30 s without mail', 'then at 1,000 idle conns', 'peak on the way', 'greeted'], ...r.memory.map((m) => [m.target, m.afterLoadRssMb, m.settledRssMb, m.idleRssMb, m.idlePeakMb, m.idleGreeted])]));
   }
   lines.push('');
   lines.push(table([['target', 'measured', 'met'], ...r.targetChecks.map((c) => [c.target, c.measured, c.met === null ? 'n/a' : c.met ? 'yes' : 'NO'])]));
