@@ -76,14 +76,14 @@ export class KeySet implements TokenSink {
   }
 
   add(token: string): void {
-    if (this.size >= this.max) return;
+    if (this.full) return;
     hashStart();
     hashFeed(token);
     this.put();
   }
 
   addWord(prefix: string, word: string): void {
-    if (this.size >= this.max) return;
+    if (this.full) return;
     hashStart();
     hashFeed(prefix);
     hashFeed(word);
@@ -91,7 +91,7 @@ export class KeySet implements TokenSink {
   }
 
   addPair(prefix: string, first: string, second: string): void {
-    if (this.size >= this.max) return;
+    if (this.full) return;
     hashStart();
     hashFeed(prefix);
     hashFeed(first);

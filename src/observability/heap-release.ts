@@ -11,14 +11,14 @@ import vm from 'node:vm';
  * at a low allocation rate), so after a burst the server could hold tens of MB it no longer
  * uses, the more so as trained Bayes makes the burst's heap bigger. This watch asks for that
  * collection itself, on two conditions that keep it off the path of any client: the heap
- * shrank by at least `minShrinkBytes` from its peak (there is a pool worth returning), and the
+ * shrank by at least `minReleaseBytes` from its peak (there is a pool worth returning), and the
  * process used almost no CPU in the last interval (no mail is being handled). One such
  * collection takes some tens of milliseconds and happens once per burst at most.
  *
  * A burst often ends with no full collection after it, and then nothing shrinks: the young
  * generation stays at its largest (twice the semi-space) and the old generation at its burst
  * size, some 50 MB the quiet server does not need, for as long as it stays quiet (V8's own
- * memory reducer only starts after a full collection). Such a heap, grown by `minShrinkBytes`
+ * memory reducer only starts after a full collection). Such a heap, grown by `minReleaseBytes`
  * since the last release, is given back as well, but only after a long quiet (`settleMs`):
  * a memory-reducing collection also lets V8 drop the object layouts no live object uses at
  * that moment (every per-message one, when no mail is in flight) and the optimised code built
@@ -37,11 +37,11 @@ type Collect = (options: { type: 'major'; execution: 'sync'; flavor: 'last-resor
 export interface HeapReleaseOptions {
   /** How often to look (ms); also the quiet window the CPU is measured over. */
   intervalMs?: number;
-  /** Shrink from the peak committed heap that makes a release worth its pause. */
-  minShrinkBytes?: number;
+  /** What a release must have to give back to be worth its pause: the committed heap shrunk this much from its peak, or grown this much since the last release. */
+  minReleaseBytes?: number;
   /** Share of one core below which the process counts as quiet. */
   quietCpuShare?: number;
-  /** Quiet time (ms) after which a heap grown by `minShrinkBytes` since the last release is given back too. */
+  /** Quiet time (ms) after which a heap grown by `minReleaseBytes` since the last release is given back too. */
   settleMs?: number;
   /** Told of each release: committed heap before and after (bytes), the pause (ms). */
   onRelease?: (info: { beforeBytes: number; afterBytes: number; pauseMs: number }) => void;
@@ -58,7 +58,7 @@ const flushing = ![...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').spli
 
 export function startHeapRelease(options: HeapReleaseOptions = {}): HeapRelease {
   const intervalMs = options.intervalMs ?? 250;
-  const minShrink = options.minShrinkBytes ?? 16 * 1024 * 1024;
+  const minRelease = options.minReleaseBytes ?? 16 * 1024 * 1024;
   const quietShare = options.quietCpuShare ?? 0.05;
   const settleMs = options.settleMs ?? 30_000;
   let collect: Collect | null = null;
@@ -77,8 +77,8 @@ export function startHeapRelease(options: HeapReleaseOptions = {}): HeapRelease 
     cpu = process.cpuUsage();
     at = performance.now();
     quietMs = (used.user + used.system) / 1000 > elapsed * quietShare ? 0 : quietMs + elapsed;
-    const shrunk = peak - now >= minShrink;
-    const grown = now - settled >= minShrink;
+    const shrunk = peak - now >= minRelease;
+    const grown = now - settled >= minRelease;
     if (quietMs === 0 || !(shrunk || (grown && quietMs >= settleMs))) return;
     collect ??= exposedCollect();
     const started = performance.now();
